@@ -1,0 +1,135 @@
+// The C shim of swift-prwlock: only what Swift cannot express directly.
+//
+// * Atomics on 32/64-bit words that live inside a shared mapping (Synchronization.Atomic cannot be
+//   placed at an address). They are `static inline` so the Swift optimiser inlines them into the
+//   lock's fast path; every one is sequentially consistent unless its name says otherwise.
+// * futex(2), which glibc only reaches through the variadic syscall(2).
+// * fcntl(2) with `struct flock` for OFD locks, memfd_create and sealing.
+// * The fork registry: a pthread_atfork child handler that closes inherited liveness tokens.
+// * process-shared pthread_rwlock, for the benchmark's comparison only.
+//
+// Every symbol carries the `cprwlock_` prefix.
+#ifndef CPRWLOCKSHIM_H
+#define CPRWLOCKSHIM_H
+
+#include <stdint.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+// MARK: - Atomics on shared words
+
+static inline uint32_t cprwlock_load32(const uint32_t *p) {
+    return __atomic_load_n(p, __ATOMIC_SEQ_CST);
+}
+static inline uint32_t cprwlock_load32_relaxed(const uint32_t *p) {
+    return __atomic_load_n(p, __ATOMIC_RELAXED);
+}
+static inline void cprwlock_store32(uint32_t *p, uint32_t v) {
+    __atomic_store_n(p, v, __ATOMIC_SEQ_CST);
+}
+static inline void cprwlock_store32_release(uint32_t *p, uint32_t v) {
+    __atomic_store_n(p, v, __ATOMIC_RELEASE);
+}
+static inline uint32_t cprwlock_fetch_add32(uint32_t *p, uint32_t v) {
+    return __atomic_fetch_add(p, v, __ATOMIC_SEQ_CST);
+}
+static inline uint32_t cprwlock_fetch_sub32(uint32_t *p, uint32_t v) {
+    return __atomic_fetch_sub(p, v, __ATOMIC_SEQ_CST);
+}
+static inline uint32_t cprwlock_exchange32(uint32_t *p, uint32_t v) {
+    return __atomic_exchange_n(p, v, __ATOMIC_SEQ_CST);
+}
+/// Compare-and-swap; returns true on success. On failure `*expected` holds the value seen.
+static inline bool cprwlock_cas32(uint32_t *p, uint32_t *expected, uint32_t desired) {
+    return __atomic_compare_exchange_n(p, expected, desired, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+}
+static inline uint64_t cprwlock_load64(const uint64_t *p) {
+    return __atomic_load_n(p, __ATOMIC_SEQ_CST);
+}
+static inline uint64_t cprwlock_fetch_or64(uint64_t *p, uint64_t v) {
+    return __atomic_fetch_or(p, v, __ATOMIC_SEQ_CST);
+}
+static inline uint64_t cprwlock_fetch_and64(uint64_t *p, uint64_t v) {
+    return __atomic_fetch_and(p, v, __ATOMIC_SEQ_CST);
+}
+static inline void cprwlock_cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
+// MARK: - Time and futex
+
+/// CLOCK_MONOTONIC in nanoseconds.
+int64_t cprwlock_monotonic_ns(void);
+
+/// Sleeps while `*word == expected`, until woken or the absolute CLOCK_MONOTONIC deadline
+/// (nanoseconds; < 0 means none). Shared (not FUTEX_PRIVATE_FLAG). Returns 0 when woken, or
+/// ETIMEDOUT, EAGAIN (value differed), EINTR; never retries by itself.
+int cprwlock_futex_wait(uint32_t *word, uint32_t expected, int64_t deadline_ns);
+
+/// Wakes every waiter on `word`. Returns the number woken, or -errno.
+int cprwlock_futex_wake_all(uint32_t *word);
+
+// MARK: - OFD locks (liveness tokens)
+
+/// Takes an OFD write lock on the single byte at `offset`, without waiting.
+/// Returns 0, or the errno (EAGAIN/EACCES: someone else holds it).
+int cprwlock_ofd_trylock(int fd, int64_t offset);
+
+/// Releases the OFD lock on the byte at `offset`. Returns 0 or the errno.
+int cprwlock_ofd_unlock(int fd, int64_t offset);
+
+/// Whether another open file description holds a lock on the byte at `offset`.
+/// Returns 1 (held), 0 (free), or -errno.
+int cprwlock_ofd_is_locked(int fd, int64_t offset);
+
+// MARK: - Memory files
+
+/// memfd_create with MFD_CLOEXEC | MFD_ALLOW_SEALING. Returns the fd or -1 (errno set).
+int cprwlock_memfd_create(const char *name);
+
+/// Seals a memfd against shrinking, growing and further sealing. Returns 0 or -1 (errno set).
+int cprwlock_memfd_seal(int fd);
+
+// MARK: - Fork registry
+
+/// The slot value that means "not attached in this process".
+#define CPRWLOCK_NO_SLOT UINT32_MAX
+
+/// A participant's process-private view of its attachment. The fast path reads `slot`; the
+/// atfork child handler closes `token_fd` and sets `slot` to CPRWLOCK_NO_SLOT in the child.
+typedef struct cprwlock_binding {
+    uint32_t slot;
+    int32_t token_fd;
+    struct cprwlock_binding *next;
+} cprwlock_binding;
+
+/// Allocates and registers a binding (slot = NO_SLOT, token_fd = -1). NULL on allocation failure.
+cprwlock_binding *cprwlock_binding_create(void);
+
+/// Unregisters and frees the binding. Does not close its token.
+void cprwlock_binding_destroy(cprwlock_binding *binding);
+
+/// Opens a fresh file description of `segment_fd` (via /proc/self/fd) as the binding's token,
+/// with no window in which a fork could copy it unregistered. Returns the new fd or -errno.
+int cprwlock_binding_open_token(cprwlock_binding *binding, int segment_fd);
+
+/// Closes the binding's token (if any) under the registry lock. Returns 0.
+int cprwlock_binding_close_token(cprwlock_binding *binding);
+
+/// Number of fork() calls this process has been the child of (for tests).
+uint32_t cprwlock_fork_generation(void);
+
+// MARK: - Process-shared pthread_rwlock (benchmark comparison only)
+
+size_t cprwlock_pthread_rwlock_size(void);
+int cprwlock_pthread_rwlock_init(void *memory, int prefer_writer);
+int cprwlock_pthread_rdlock(void *memory);
+int cprwlock_pthread_wrlock(void *memory);
+int cprwlock_pthread_unlock(void *memory);
+
+#endif

@@ -1,0 +1,179 @@
+#include "CPRWLockShim.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+_Static_assert(sizeof(uint32_t) == 4, "futex words are 32-bit");
+_Static_assert(sizeof(cprwlock_binding) <= 64, "a binding fits one line");
+
+// MARK: - Time and futex
+
+int64_t cprwlock_monotonic_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+int cprwlock_futex_wait(uint32_t *word, uint32_t expected, int64_t deadline_ns) {
+    struct timespec ts;
+    struct timespec *tsp = NULL;
+    if (deadline_ns >= 0) {
+        ts.tv_sec = (time_t)(deadline_ns / 1000000000LL);
+        ts.tv_nsec = (long)(deadline_ns % 1000000000LL);
+        tsp = &ts;
+    }
+    // FUTEX_WAIT_BITSET takes an absolute deadline on CLOCK_MONOTONIC (no FUTEX_CLOCK_REALTIME).
+    // No FUTEX_PRIVATE_FLAG: the word lives in MAP_SHARED memory used by several processes.
+    long rc = syscall(SYS_futex, word, FUTEX_WAIT_BITSET, expected, tsp, NULL, FUTEX_BITSET_MATCH_ANY);
+    return rc == 0 ? 0 : errno;
+}
+
+int cprwlock_futex_wake_all(uint32_t *word) {
+    long rc = syscall(SYS_futex, word, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+    return rc >= 0 ? (int)rc : -errno;
+}
+
+// MARK: - OFD locks
+
+static int ofd_setlk(int fd, int64_t offset, short type) {
+    struct flock fl;
+    memset(&fl, 0, sizeof fl);
+    fl.l_type = type;
+    fl.l_whence = SEEK_SET;
+    fl.l_start = (off_t)offset;
+    fl.l_len = 1;
+    for (;;) {
+        if (fcntl(fd, F_OFD_SETLK, &fl) == 0) return 0;
+        if (errno != EINTR) return errno;
+    }
+}
+
+int cprwlock_ofd_trylock(int fd, int64_t offset) { return ofd_setlk(fd, offset, F_WRLCK); }
+int cprwlock_ofd_unlock(int fd, int64_t offset) { return ofd_setlk(fd, offset, F_UNLCK); }
+
+int cprwlock_ofd_is_locked(int fd, int64_t offset) {
+    struct flock fl;
+    memset(&fl, 0, sizeof fl);
+    fl.l_type = F_WRLCK;
+    fl.l_whence = SEEK_SET;
+    fl.l_start = (off_t)offset;
+    fl.l_len = 1;
+    for (;;) {
+        if (fcntl(fd, F_OFD_GETLK, &fl) == 0) return fl.l_type == F_UNLCK ? 0 : 1;
+        if (errno != EINTR) return -errno;
+    }
+}
+
+// MARK: - Memory files
+
+int cprwlock_memfd_create(const char *name) {
+    return memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+}
+
+int cprwlock_memfd_seal(int fd) {
+    return fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL);
+}
+
+// MARK: - Fork registry
+//
+// Every binding is on one list. The prepare handler takes the registry mutex, so no token can be
+// half-opened (open but not yet recorded) while fork() copies the process; the child handler then
+// closes every inherited token and invalidates every slot. Only the forking thread exists in the
+// child, so the handler may walk the list without further care.
+
+static pthread_mutex_t registry_mutex = PTHREAD_MUTEX_INITIALIZER;
+static cprwlock_binding *registry_head = NULL;
+static uint32_t fork_generation = 0;
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+
+static void atfork_prepare(void) { pthread_mutex_lock(&registry_mutex); }
+static void atfork_parent(void) { pthread_mutex_unlock(&registry_mutex); }
+static void atfork_child(void) {
+    for (cprwlock_binding *b = registry_head; b != NULL; b = b->next) {
+        if (b->token_fd >= 0) close(b->token_fd);
+        b->token_fd = -1;
+        __atomic_store_n(&b->slot, CPRWLOCK_NO_SLOT, __ATOMIC_SEQ_CST);
+    }
+    __atomic_fetch_add(&fork_generation, 1, __ATOMIC_SEQ_CST);
+    pthread_mutex_unlock(&registry_mutex);
+}
+static void install_atfork(void) { pthread_atfork(atfork_prepare, atfork_parent, atfork_child); }
+
+cprwlock_binding *cprwlock_binding_create(void) {
+    pthread_once(&atfork_once, install_atfork);
+    cprwlock_binding *b = calloc(1, sizeof *b);
+    if (b == NULL) return NULL;
+    b->slot = CPRWLOCK_NO_SLOT;
+    b->token_fd = -1;
+    pthread_mutex_lock(&registry_mutex);
+    b->next = registry_head;
+    registry_head = b;
+    pthread_mutex_unlock(&registry_mutex);
+    return b;
+}
+
+void cprwlock_binding_destroy(cprwlock_binding *binding) {
+    if (binding == NULL) return;
+    pthread_mutex_lock(&registry_mutex);
+    for (cprwlock_binding **p = &registry_head; *p != NULL; p = &(*p)->next) {
+        if (*p == binding) { *p = binding->next; break; }
+    }
+    pthread_mutex_unlock(&registry_mutex);
+    free(binding);
+}
+
+int cprwlock_binding_open_token(cprwlock_binding *binding, int segment_fd) {
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/fd/%d", segment_fd);
+    pthread_mutex_lock(&registry_mutex);
+    int fd;
+    do {
+        fd = open(path, O_RDWR | O_CLOEXEC);
+    } while (fd < 0 && errno == EINTR);
+    int result = fd >= 0 ? fd : -errno;
+    if (fd >= 0) {
+        if (binding->token_fd >= 0) close(binding->token_fd);
+        binding->token_fd = fd;
+    }
+    pthread_mutex_unlock(&registry_mutex);
+    return result;
+}
+
+int cprwlock_binding_close_token(cprwlock_binding *binding) {
+    pthread_mutex_lock(&registry_mutex);
+    if (binding->token_fd >= 0) close(binding->token_fd);
+    binding->token_fd = -1;
+    pthread_mutex_unlock(&registry_mutex);
+    return 0;
+}
+
+uint32_t cprwlock_fork_generation(void) { return __atomic_load_n(&fork_generation, __ATOMIC_SEQ_CST); }
+
+// MARK: - pthread_rwlock (benchmark comparison)
+
+size_t cprwlock_pthread_rwlock_size(void) { return sizeof(pthread_rwlock_t); }
+
+int cprwlock_pthread_rwlock_init(void *memory, int prefer_writer) {
+    pthread_rwlockattr_t attr;
+    pthread_rwlockattr_init(&attr);
+    pthread_rwlockattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
+    if (prefer_writer) {
+        pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    }
+    int rc = pthread_rwlock_init((pthread_rwlock_t *)memory, &attr);
+    pthread_rwlockattr_destroy(&attr);
+    return rc;
+}
+int cprwlock_pthread_rdlock(void *memory) { return pthread_rwlock_rdlock((pthread_rwlock_t *)memory); }
+int cprwlock_pthread_wrlock(void *memory) { return pthread_rwlock_wrlock((pthread_rwlock_t *)memory); }
+int cprwlock_pthread_unlock(void *memory) { return pthread_rwlock_unlock((pthread_rwlock_t *)memory); }

@@ -1,0 +1,113 @@
+import CPRWLockShim
+
+/// The version-1 layout of a lock's shared memory. `docs/DESIGN.md` has the same table.
+///
+/// Everything here is arithmetic on offsets; `SharedWords` turns offsets into pointers.
+enum SegmentLayout {
+    /// "PRWLOCK1", read as a native-endian 64-bit integer.
+    static let magic: UInt64 = 0x314B_434F_4C57_5250
+    static let version: UInt32 = 1
+    static let lineSize = 64
+    static let headerSize = 64
+
+    // Header fields.
+    static let magicOffset = 0
+    static let versionOffset = 8
+    static let headerSizeOffset = 12
+    static let slotCountOffset = 16
+    static let slotStrideOffset = 20
+    static let totalSizeOffset = 24
+    static let slotsOffsetOffset = 32
+
+    // The lock's words, each on its own line (see DESIGN.md, "Shared-memory layout").
+    static let lockWordOffset = 64
+    static let ownerDiedOffset = 68
+    static let eventWordOffset = 128
+    static let bitmapOffset = 192
+    static let bitmapWordCount = 16
+
+    // Slots.
+    static let slotsOffset = 512
+    static let slotStride = 64
+    static let maximumSlots = bitmapWordCount * 64
+    static let defaultSlots = 128
+
+    // Fields of a slot, from its start.
+    static let readersField = 0
+    static let waitingReadersField = 4
+    static let waitingWritersField = 8
+    static let holdsWriteField = 12
+    static let stateField = 16
+    static let pidField = 20
+
+    static func totalSize(slotCount: Int) -> Int {
+        slotsOffset + slotCount * slotStride
+    }
+}
+
+/// The bits of the lock word W.
+enum LockWord {
+    /// Writer's slot + 1; 0 when no writer has claimed the lock.
+    static let ownerMask: UInt32 = 0xFFFF
+    /// Set (by CAS, only on an owned value) when at least one reader sleeps on W.
+    static let readersSleeping: UInt32 = 1 << 31
+
+    @inline(__always)
+    static func owner(_ word: UInt32) -> UInt32 { word & ownerMask }
+}
+
+/// The bits of the writer event word E.
+enum EventWord {
+    /// Set when at least one writer sleeps on E.
+    static let writersSleeping: UInt32 = 1
+    /// One step of the sequence in bits 1...31.
+    static let increment: UInt32 = 2
+}
+
+/// A validated header: the only values of the header the protocol ever uses, read once.
+struct SegmentGeometry: Equatable {
+    let slotCount: Int
+    var totalSize: Int { SegmentLayout.totalSize(slotCount: slotCount) }
+
+    /// Writes a fresh header into zeroed memory of `totalSize` bytes.
+    func initialize(_ base: UnsafeMutableRawPointer) {
+        base.storeBytes(of: SegmentLayout.version, toByteOffset: SegmentLayout.versionOffset, as: UInt32.self)
+        base.storeBytes(of: UInt32(SegmentLayout.headerSize), toByteOffset: SegmentLayout.headerSizeOffset, as: UInt32.self)
+        base.storeBytes(of: UInt32(slotCount), toByteOffset: SegmentLayout.slotCountOffset, as: UInt32.self)
+        base.storeBytes(of: UInt32(SegmentLayout.slotStride), toByteOffset: SegmentLayout.slotStrideOffset, as: UInt32.self)
+        base.storeBytes(of: UInt64(totalSize), toByteOffset: SegmentLayout.totalSizeOffset, as: UInt64.self)
+        base.storeBytes(of: UInt64(SegmentLayout.slotsOffset), toByteOffset: SegmentLayout.slotsOffsetOffset, as: UInt64.self)
+        // The magic goes last: a reader of a file in the middle of this never accepts it.
+        base.storeBytes(of: SegmentLayout.magic, toByteOffset: SegmentLayout.magicOffset, as: UInt64.self)
+    }
+
+    /// Validates a header read from a file of `fileSize` bytes. Writes nothing.
+    static func validate(header: UnsafeRawBufferPointer, fileSize: Int) throws(RWLockError) -> SegmentGeometry {
+        guard header.count >= SegmentLayout.headerSize, fileSize >= SegmentLayout.headerSize else {
+            throw .corruptSegment("it is \(fileSize) bytes, shorter than a header")
+        }
+        func u32(_ offset: Int) -> UInt32 { header.loadUnaligned(fromByteOffset: offset, as: UInt32.self) }
+        func u64(_ offset: Int) -> UInt64 { header.loadUnaligned(fromByteOffset: offset, as: UInt64.self) }
+        guard u64(SegmentLayout.magicOffset) == SegmentLayout.magic else {
+            throw .corruptSegment("bad magic (not a prwlock segment)")
+        }
+        guard u32(SegmentLayout.versionOffset) == SegmentLayout.version else {
+            throw .corruptSegment("layout version \(u32(SegmentLayout.versionOffset)), this library reads version \(SegmentLayout.version)")
+        }
+        guard u32(SegmentLayout.headerSizeOffset) == UInt32(SegmentLayout.headerSize),
+              u32(SegmentLayout.slotStrideOffset) == UInt32(SegmentLayout.slotStride),
+              u64(SegmentLayout.slotsOffsetOffset) == UInt64(SegmentLayout.slotsOffset)
+        else {
+            throw .corruptSegment("unexpected header size, slot stride or slot offset")
+        }
+        let slotCount = Int(u32(SegmentLayout.slotCountOffset))
+        guard (1...SegmentLayout.maximumSlots).contains(slotCount) else {
+            throw .corruptSegment("slot count \(slotCount) outside 1...\(SegmentLayout.maximumSlots)")
+        }
+        let geometry = SegmentGeometry(slotCount: slotCount)
+        guard u64(SegmentLayout.totalSizeOffset) == UInt64(geometry.totalSize), fileSize == geometry.totalSize else {
+            throw .corruptSegment("size \(fileSize) does not match \(slotCount) slots (\(geometry.totalSize) bytes)")
+        }
+        return geometry
+    }
+}

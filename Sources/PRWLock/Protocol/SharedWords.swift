@@ -1,0 +1,100 @@
+import CPRWLockShim
+
+/// Pointers to the words of a mapped segment. This is the one place that turns offsets into
+/// pointers; everything above it works with these typed accessors.
+///
+/// Slot numbers passed here come from this process (its own slot, a loop over `slotCount`)
+/// or from `slot(fromOwner:)`/`attachedSlots`, which check values read from shared memory
+/// against `slotCount` before they are used.
+struct SharedWords: @unchecked Sendable {
+    // @unchecked: a plain pointer into a MAP_SHARED mapping that lives as long as the
+    // `MappedSegment` owning it; all access to the words is atomic.
+    let base: UnsafeMutableRawPointer
+    let slotCount: Int
+
+    init(base: UnsafeMutableRawPointer, geometry: SegmentGeometry) {
+        self.base = base
+        self.slotCount = geometry.slotCount
+    }
+
+    @inline(__always)
+    private func word(_ offset: Int) -> UnsafeMutablePointer<UInt32> {
+        (base + offset).assumingMemoryBound(to: UInt32.self)
+    }
+
+    /// W, the lock word (futex).
+    var lock: UnsafeMutablePointer<UInt32> { word(SegmentLayout.lockWordOffset) }
+    /// E, the writer event word (futex).
+    var event: UnsafeMutablePointer<UInt32> { word(SegmentLayout.eventWordOffset) }
+    /// 1 while the previous writer died holding the lock.
+    var ownerDied: UnsafeMutablePointer<UInt32> { word(SegmentLayout.ownerDiedOffset) }
+
+    @inline(__always)
+    func slotWord(_ slot: Int, _ field: Int) -> UnsafeMutablePointer<UInt32> {
+        precondition(slot >= 0 && slot < slotCount, "slot index out of range")
+        return word(SegmentLayout.slotsOffset + slot * SegmentLayout.slotStride + field)
+    }
+
+    @inline(__always) func readers(_ slot: Int) -> UnsafeMutablePointer<UInt32> { slotWord(slot, SegmentLayout.readersField) }
+    @inline(__always) func waitingReaders(_ slot: Int) -> UnsafeMutablePointer<UInt32> { slotWord(slot, SegmentLayout.waitingReadersField) }
+    @inline(__always) func waitingWriters(_ slot: Int) -> UnsafeMutablePointer<UInt32> { slotWord(slot, SegmentLayout.waitingWritersField) }
+    @inline(__always) func holdsWrite(_ slot: Int) -> UnsafeMutablePointer<UInt32> { slotWord(slot, SegmentLayout.holdsWriteField) }
+    @inline(__always) func state(_ slot: Int) -> UnsafeMutablePointer<UInt32> { slotWord(slot, SegmentLayout.stateField) }
+    @inline(__always) func pid(_ slot: Int) -> UnsafeMutablePointer<UInt32> { slotWord(slot, SegmentLayout.pidField) }
+
+    /// The bitmap word holding `slot`'s attached bit.
+    @inline(__always)
+    func bitmapWord(_ index: Int) -> UnsafeMutablePointer<UInt64> {
+        (base + SegmentLayout.bitmapOffset + index * 8).assumingMemoryBound(to: UInt64.self)
+    }
+
+    var bitmapWordsInUse: Int { (slotCount + 63) / 64 }
+
+    /// The writer's slot recorded in a lock word, checked against `slotCount`.
+    /// Returns nil when no writer owns it; throws when the value cannot be a slot.
+    @inline(__always)
+    func slot(fromOwner word: UInt32) throws(RWLockError) -> Int? {
+        let owner = LockWord.owner(word)
+        if owner == 0 { return nil }
+        let slot = Int(owner) - 1
+        guard slot < slotCount else {
+            throw .corruptSegment("lock word names writer slot \(slot), but the lock has \(slotCount) slots")
+        }
+        return slot
+    }
+
+    /// The first attached slot for which `predicate` holds. Bits at or beyond `slotCount` are
+    /// masked off, so every slot produced is in range.
+    @inline(__always)
+    func firstAttachedSlot(where predicate: (Int) -> Bool) -> Int? {
+        let words = bitmapWordsInUse
+        var index = 0
+        while index < words {
+            var bits = cprwlock_load64(bitmapWord(index))
+            let validBits = slotCount - index * 64
+            if validBits < 64 { bits &= (UInt64(1) << UInt64(validBits)) &- 1 }
+            while bits != 0 {
+                let slot = index * 64 + bits.trailingZeroBitCount
+                if predicate(slot) { return slot }
+                bits &= bits &- 1
+            }
+            index += 1
+        }
+        return nil
+    }
+
+    /// Every attached slot (slow paths only: it allocates).
+    func attachedSlots() -> [Int] {
+        var slots: [Int] = []
+        _ = firstAttachedSlot(where: { slots.append($0); return false })
+        return slots
+    }
+
+    func setAttached(_ slot: Int) {
+        _ = cprwlock_fetch_or64(bitmapWord(slot / 64), UInt64(1) << UInt64(slot % 64))
+    }
+
+    func clearAttached(_ slot: Int) {
+        _ = cprwlock_fetch_and64(bitmapWord(slot / 64), ~(UInt64(1) << UInt64(slot % 64)))
+    }
+}

@@ -1,0 +1,239 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A reader-writer lock shared by processes and threads: many readers at once, one writer alone.
+///
+/// The lock lives in shared memory. Open it by name from unrelated processes, or create an
+/// anonymous one and pass its ``handle`` to the children you fork or spawn:
+///
+/// ```swift
+/// let lock = try RWLock(name: "inventory")
+/// let count = try lock.withReadLock { readCount() }
+/// try lock.withWriteLock(timeout: .seconds(2)) { try writeCount(count + 1) }
+/// ```
+///
+/// - **Fair.** A waiting writer stops new readers from entering, so writers never starve behind
+///   overlapping readers; readers queued behind a writer enter before the next writer.
+/// - **Robust.** A process that dies holding the lock — for read or write — never leaves it held:
+///   waiting processes notice within milliseconds and take over. The next acquisition after a
+///   writer died inside its critical section reports ``LockAcquisition/previousWriterDied``
+///   (also ``previousWriterDied``) so it can repair the protected data.
+/// - **Fast.** An uncontended acquire and release make no system call.
+///
+/// One `RWLock` instance is shared by every thread and task of a process: threads exclude each
+/// other exactly as processes do. Holds belong to the instance, not to a thread, so
+/// ``release()`` may run on any thread. Read holds are not recursive while a writer waits (a
+/// thread that re-acquires read behind a waiting writer waits for that writer, which waits for
+/// the thread), and asking for write while the same thread holds read waits for itself: use
+/// timeouts where such code paths are possible.
+public final class RWLock: Sendable {
+    let core: LockCore
+
+    /// A string-convertible reference to this lock that another process can open with
+    /// ``init(handle:)``.
+    public let handle: Handle
+
+    /// The name of a named lock; nil for an anonymous one.
+    public var name: String? {
+        if case .named(let name, _) = handle.kind { return name }
+        return nil
+    }
+
+    /// The default number of processes that can use one lock at once.
+    public static let defaultMaxProcesses = SegmentLayout.defaultSlots
+
+    /// Creates a new anonymous lock in shared memory (a sealed memfd).
+    ///
+    /// Share it with a child by `fork()` (the child's copy attaches by itself on first use), or by
+    /// passing `handle.description` to a spawned process, which calls ``init(handle:)``.
+    ///
+    /// - Parameter maxProcesses: how many processes (more precisely, `RWLock` instances) can use
+    ///   the lock at once, 1...1024.
+    public convenience init(maxProcesses: Int = RWLock.defaultMaxProcesses) throws {
+        try Self.checkMaxProcesses(maxProcesses)
+        let segment = try MappedSegment.createAnonymous(slotCount: maxProcesses)
+        try self.init(
+            core: LockCore(segment: segment),
+            handle: Handle(kind: .anonymous(pid: getpid(), descriptor: segment.fd, device: segment.device, inode: segment.inode)))
+    }
+
+    /// Opens the lock named `name`, creating it atomically if it does not exist.
+    ///
+    /// The lock is the file `/dev/shm/prwlock.<name>`. Nobody ever sees it half-initialised, even
+    /// when many processes race to create it. An existing file is used only if it is a regular
+    /// file owned by you, writable by nobody else beyond `permissions`, and a valid lock.
+    ///
+    /// - Parameters:
+    ///   - name: 1 to 200 bytes, without `/` or NUL.
+    ///   - createIfMissing: when false, a missing lock throws ``RWLockError/notFound(name:)``.
+    ///   - permissions: the file mode of a new lock, applied exactly whatever the umask. Grant group
+    ///     or other write access only to share the lock with other users you trust.
+    ///   - maxProcesses: the number of process slots of a new lock, 1...1024; an existing lock keeps
+    ///     its own.
+    public convenience init(
+        name: String,
+        createIfMissing: Bool = true,
+        permissions: mode_t = 0o600,
+        maxProcesses: Int = RWLock.defaultMaxProcesses
+    ) throws {
+        try Self.checkMaxProcesses(maxProcesses)
+        guard permissions & ~0o777 == 0 else {
+            throw RWLockError.invalidArgument("permissions \(String(permissions, radix: 8)) must be within 0o777")
+        }
+        let segment = try MappedSegment.openNamed(name, create: createIfMissing, permissions: permissions, slotCount: maxProcesses)
+        try self.init(core: LockCore(segment: segment), handle: Handle(kind: .named(name, permissions: permissions)))
+    }
+
+    /// Opens the lock a handle refers to, typically in a child process given
+    /// `lock.handle.description` in its arguments or environment.
+    ///
+    /// An anonymous lock can be opened as long as the process that created it still has it open.
+    public convenience init(handle: Handle) throws {
+        let segment: MappedSegment
+        switch handle.kind {
+        case let .named(name, permissions):
+            segment = try MappedSegment.openNamed(name, create: false, permissions: permissions, slotCount: 1)
+        case let .anonymous(pid, descriptor, device, inode):
+            segment = try MappedSegment.openAnonymous(creatorPID: pid, descriptor: descriptor, device: device, inode: inode)
+        }
+        try self.init(core: LockCore(segment: segment), handle: handle)
+    }
+
+    private init(core: LockCore, handle: Handle) throws(RWLockError) {
+        self.core = core
+        self.handle = handle
+    }
+
+    /// Removes the name of a named lock. Processes that have it open keep using it; the next
+    /// `RWLock(name:)` creates a new, unrelated lock.
+    public static func remove(name: String) throws {
+        try MappedSegment.removeNamed(name)
+    }
+
+    private static func checkMaxProcesses(_ count: Int) throws(RWLockError) {
+        guard (1...SegmentLayout.maximumSlots).contains(count) else {
+            throw .invalidArgument("maxProcesses is \(count); it must be 1...\(SegmentLayout.maximumSlots)")
+        }
+    }
+}
+
+/// What an acquisition found.
+public struct LockAcquisition: Sendable, Equatable {
+    /// True when a writer died while holding this lock and no writer has finished normally since:
+    /// the protected data may be half-written. A writer that sees it should check and repair the
+    /// data; when it releases normally, the notice is cleared.
+    public let previousWriterDied: Bool
+}
+
+// MARK: - Acquire and release
+
+extension RWLock {
+    /// Acquires a read lock, waiting as long as it takes.
+    @discardableResult
+    public func acquireRead() throws -> LockAcquisition {
+        _ = try core.acquireRead(deadline: .never, isTry: false)
+        return LockAcquisition(previousWriterDied: core.previousWriterDied)
+    }
+
+    /// Acquires a read lock, or throws ``RWLockError/timedOut`` once `timeout` has passed on the
+    /// monotonic clock. Signals neither shorten the wait nor end it early.
+    @discardableResult
+    public func acquireRead(timeout: Duration) throws -> LockAcquisition {
+        _ = try core.acquireRead(deadline: Deadline(after: timeout), isTry: false)
+        return LockAcquisition(previousWriterDied: core.previousWriterDied)
+    }
+
+    /// Acquires the write lock, waiting as long as it takes.
+    @discardableResult
+    public func acquireWrite() throws -> LockAcquisition {
+        _ = try core.acquireWrite(deadline: .never, isTry: false)
+        return LockAcquisition(previousWriterDied: core.previousWriterDied)
+    }
+
+    /// Acquires the write lock, or throws ``RWLockError/timedOut`` once `timeout` has passed.
+    @discardableResult
+    public func acquireWrite(timeout: Duration) throws -> LockAcquisition {
+        _ = try core.acquireWrite(deadline: Deadline(after: timeout), isTry: false)
+        return LockAcquisition(previousWriterDied: core.previousWriterDied)
+    }
+
+    /// Acquires a read lock if that is possible without waiting.
+    public func tryAcquireRead() throws -> Bool {
+        try core.acquireRead(deadline: .never, isTry: true)
+    }
+
+    /// Acquires the write lock if that is possible without waiting for other holders.
+    public func tryAcquireWrite() throws -> Bool {
+        try core.acquireWrite(deadline: .never, isTry: true)
+    }
+
+    /// Releases what this instance holds: its write lock, else one of its read locks.
+    ///
+    /// - Throws: ``RWLockError/notHeld`` when it holds neither; the lock is left unchanged.
+    public func release() throws {
+        try core.release()
+    }
+
+    /// Whether a writer died holding this lock and no writer has finished normally since.
+    public var previousWriterDied: Bool { core.previousWriterDied }
+
+    /// Whether this instance holds the write lock.
+    public var isWriteLocked: Bool { core.holdsWrite }
+}
+
+// MARK: - Scoped access
+
+extension RWLock {
+    /// Runs `body` holding a read lock and returns its result. The lock is released however
+    /// `body` ends.
+    public func withReadLock<R, E: Error>(_ body: () throws(E) -> R) throws -> R {
+        try acquireRead()
+        return try finishRead(body)
+    }
+
+    /// Runs `body` holding a read lock acquired within `timeout`, or throws
+    /// ``RWLockError/timedOut`` without running it.
+    public func withReadLock<R, E: Error>(timeout: Duration, _ body: () throws(E) -> R) throws -> R {
+        try acquireRead(timeout: timeout)
+        return try finishRead(body)
+    }
+
+    /// Runs `body` holding the write lock and returns its result. The lock is released however
+    /// `body` ends. Inside `body`, ``previousWriterDied`` tells whether to repair the data.
+    public func withWriteLock<R, E: Error>(_ body: () throws(E) -> R) throws -> R {
+        try acquireWrite()
+        return try finishWrite(body)
+    }
+
+    /// Runs `body` holding the write lock acquired within `timeout`, or throws
+    /// ``RWLockError/timedOut`` without running it.
+    public func withWriteLock<R, E: Error>(timeout: Duration, _ body: () throws(E) -> R) throws -> R {
+        try acquireWrite(timeout: timeout)
+        return try finishWrite(body)
+    }
+
+    private func finishRead<R, E: Error>(_ body: () throws(E) -> R) throws -> R {
+        let result: R
+        do {
+            result = try body()
+        } catch {
+            try? core.releaseRead(core.currentSlot())
+            throw error
+        }
+        try core.releaseRead(core.currentSlot())
+        return result
+    }
+
+    private func finishWrite<R, E: Error>(_ body: () throws(E) -> R) throws -> R {
+        let result: R
+        do {
+            result = try body()
+        } catch {
+            _ = try? core.releaseWrite(core.currentSlot())
+            throw error
+        }
+        guard try core.releaseWrite(core.currentSlot()) else { throw RWLockError.notHeld }
+        return result
+    }
+}

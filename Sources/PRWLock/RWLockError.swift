@@ -1,0 +1,63 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// An error thrown by ``RWLock``.
+///
+/// Every case says what went wrong and, in its ``description``, what to do about it.
+/// Match a case directly:
+///
+/// ```swift
+/// do { try lock.acquireWrite(timeout: .zero) } catch RWLockError.timedOut { /* busy */ }
+/// ```
+public enum RWLockError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// The lock was not acquired before the deadline.
+    case timedOut
+    /// A lock name was rejected; `reason` says why.
+    case invalidName(String, reason: String)
+    /// No named lock exists under this name.
+    case notFound(name: String)
+    /// `release()` was called while this participant held nothing.
+    case notHeld
+    /// Every slot of the lock is taken by a live process.
+    case tooManyProcesses(limit: Int)
+    /// This process already holds the maximum number of concurrent read holds.
+    case tooManyReaders(limit: Int)
+    /// An argument was out of range (for example `maxProcesses`).
+    case invalidArgument(String)
+    /// The segment exists but may not be trusted (wrong owner, permissions, file type).
+    case unsafeSegment(String)
+    /// The segment is not a lock of this layout (magic, version, sizes), or its contents are corrupt.
+    case corruptSegment(String)
+    /// A handle string could not be parsed, or no longer names a live lock.
+    case invalidHandle(String)
+    /// A system call failed.
+    case system(operation: String, errno: Int32)
+
+    public var description: String {
+        switch self {
+        case .timedOut:
+            return "timed out waiting for the lock; retry, use a longer timeout, or run `prwlock status` to see who holds it"
+        case let .invalidName(name, reason):
+            return "invalid lock name \(String(reflecting: name)): \(reason); use 1 to \(LockName.maximumLength) bytes without '/' or NUL"
+        case let .notFound(name):
+            return "no lock named \(String(reflecting: name)) exists; create it with RWLock(name:)"
+        case .notHeld:
+            return "release() called but this process holds neither a read nor a write lock; every release must match one acquisition"
+        case let .tooManyProcesses(limit):
+            return "all \(limit) process slots of this lock are taken by live processes; close unused instances or create the lock with a larger maxProcesses"
+        case let .tooManyReaders(limit):
+            return "this process already holds \(limit) read locks at once; release some before acquiring more"
+        case let .invalidArgument(message):
+            return "invalid argument: \(message)"
+        case let .unsafeSegment(message):
+            return "refusing to use the lock's shared memory: \(message)"
+        case let .corruptSegment(message):
+            return "the lock's shared memory is not a valid lock: \(message); remove it with RWLock.remove(name:) and recreate it"
+        case let .invalidHandle(message):
+            return "invalid lock handle: \(message)"
+        case let .system(operation, code):
+            return "\(operation) failed: \(String(cString: strerror(code))) (errno \(code))"
+        }
+    }
+}

@@ -1,0 +1,41 @@
+import CPRWLockShim
+
+/// An absolute point on CLOCK_MONOTONIC, the clock futex(2) measures `FUTEX_WAIT_BITSET` against.
+struct Deadline {
+    /// Nanoseconds of CLOCK_MONOTONIC; `Int64.max` means "never".
+    let nanoseconds: Int64
+
+    static let never = Deadline(nanoseconds: .max)
+
+    static func now() -> Int64 { cprwlock_monotonic_ns() }
+
+    /// `timeout` from now. Negative durations count as zero; huge ones saturate to `never`.
+    init(after timeout: Duration) {
+        let now = Deadline.now()
+        let (sum, overflow) = now.addingReportingOverflow(Deadline.saturatingNanoseconds(timeout))
+        self.nanoseconds = overflow ? .max : sum
+    }
+
+    /// `duration` in whole nanoseconds (rounded up, so a wait is never shorter than asked),
+    /// clamped to 0...Int64.max.
+    static func saturatingNanoseconds(_ duration: Duration) -> Int64 {
+        let (seconds, attoseconds) = duration.components
+        if seconds < 0 || (seconds == 0 && attoseconds <= 0) { return 0 }
+        let (secondsNS, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        if overflow { return .max }
+        let fraction = (attoseconds + 999_999_999) / 1_000_000_000
+        let (total, overflow2) = secondsNS.addingReportingOverflow(fraction)
+        return overflow2 ? .max : total
+    }
+
+    init(nanoseconds: Int64) { self.nanoseconds = nanoseconds }
+
+    var isNever: Bool { nanoseconds == .max }
+
+    func hasPassed(now: Int64 = Deadline.now()) -> Bool { !isNever && now >= nanoseconds }
+
+    /// The end of the next wait slice: the deadline, or `slice` from now if that comes first.
+    func sliceEnd(slice: Int64, now: Int64 = Deadline.now()) -> Int64 {
+        min(nanoseconds, now + slice)
+    }
+}

@@ -1,0 +1,2 @@
+import PRWLock
+print("prwlock")

@@ -1,0 +1,148 @@
+import Foundation
+import PRWLock
+import Testing
+
+@Suite struct NamedLockTests {
+    @Test func badNamesAreRefusedWithASpecificError() throws {
+        for name in ["", "a/b", "/", "a\u{0}b", String(repeating: "x", count: 201)] {
+            #expect(throws: RWLockError.self) { try RWLock(name: name) }
+            do {
+                _ = try RWLock(name: name)
+            } catch let RWLockError.invalidName(_, reason) {
+                #expect(!reason.isEmpty)
+            } catch {
+                Issue.record("\(String(reflecting: name)): \(error)")
+            }
+            #expect(throws: RWLockError.self) { try RWLock.remove(name: name) }
+        }
+        let longest = uniqueLockName() + String(repeating: "y", count: 120)
+        _ = try RWLock(name: String(longest.prefix(200)))
+        try RWLock.remove(name: String(longest.prefix(200)))
+    }
+
+    @Test func missingLocksAreReportedNotCreated() throws {
+        let name = uniqueLockName()
+        #expect(throws: RWLockError.notFound(name: name)) { try RWLock(name: name, createIfMissing: false) }
+        #expect(throws: RWLockError.notFound(name: name)) { try RWLock.remove(name: name) }
+        #expect(!FileManager.default.fileExists(atPath: "/dev/shm/prwlock.\(name)"))
+    }
+
+    @Test func twoInstancesOfOneNameAreOneLock() throws {
+        let name = uniqueLockName()
+        defer { try? RWLock.remove(name: name) }
+        let first = try RWLock(name: name)
+        let second = try RWLock(name: name)
+        try first.acquireWrite()
+        #expect(try second.tryAcquireRead() == false)
+        try first.release()
+        #expect(try second.tryAcquireRead())
+        try second.release()
+    }
+
+    @Test func removingANameLeavesOpenInstancesWorkingAndSeparate() throws {
+        let name = uniqueLockName()
+        let old = try RWLock(name: name)
+        try RWLock.remove(name: name)
+        try old.acquireWrite()
+        let fresh = try RWLock(name: name)  // a new, unrelated lock
+        defer { try? RWLock.remove(name: name) }
+        #expect(try fresh.tryAcquireWrite())
+        try fresh.release()
+        try old.release()
+    }
+
+    /// Writes `bytes` as the segment of `name` (mode 0600, owned by us) and checks that opening
+    /// it is refused with `expected` and that nothing in the file was written.
+    func expectRefused(_ bytes: [UInt8], name: String, file: String? = nil, _ check: (RWLockError) -> Bool) throws {
+        let path = file ?? "/dev/shm/prwlock.\(name)"
+        #expect(FileManager.default.createFile(atPath: path, contents: Data(bytes), attributes: [.posixPermissions: 0o600]))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        do {
+            _ = try RWLock(name: name)
+            Issue.record("opened a bad segment")
+        } catch let error as RWLockError {
+            #expect(check(error), "\(error)")
+        }
+        #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == Data(bytes), "the refused file was modified")
+    }
+
+    /// A valid segment's bytes, made by creating a real lock.
+    func validSegment(maxProcesses: Int = 4) throws -> [UInt8] {
+        let name = uniqueLockName()
+        defer { try? RWLock.remove(name: name) }
+        _ = try RWLock(name: name, maxProcesses: maxProcesses)
+        return Array(try Data(contentsOf: URL(fileURLWithPath: "/dev/shm/prwlock.\(name)")))
+    }
+
+    @Test func corruptHeadersAreRefusedAndLeftUntouched() throws {
+        let valid = try validSegment()
+        let name = uniqueLockName()
+        func corrupt(_ error: RWLockError) -> Bool { if case .corruptSegment = error { return true } else { return false } }
+        try expectRefused([], name: name, corrupt)
+        try expectRefused(Array(valid.prefix(10)), name: name, corrupt)
+        try expectRefused([UInt8](repeating: 0xAB, count: valid.count), name: name, corrupt)
+        var badVersion = valid; badVersion[8] = 99
+        try expectRefused(badVersion, name: name, corrupt)
+        var badSlots = valid; badSlots[16] = 0xFF; badSlots[17] = 0xFF
+        try expectRefused(badSlots, name: name, corrupt)
+        try expectRefused(valid + [0, 0, 0, 0], name: name, corrupt)  // size does not match
+        try expectRefused(Array(valid.dropLast(64)), name: name, corrupt)
+    }
+
+    @Test func aCorruptLockWordIsAnErrorNotACrash() throws {
+        // The owner field of W names slot 999 of a 4-slot lock: it must never be used as an index.
+        var bytes = try validSegment(maxProcesses: 4)
+        bytes[64] = 0xE8; bytes[65] = 0x03  // owner 1000 → slot 999
+        let name = uniqueLockName()
+        let path = "/dev/shm/prwlock.\(name)"
+        FileManager.default.createFile(atPath: path, contents: Data(bytes), attributes: [.posixPermissions: 0o600])
+        defer { try? RWLock.remove(name: name) }
+        let lock = try RWLock(name: name)
+        #expect(throws: RWLockError.self) { try lock.acquireRead(timeout: .milliseconds(50)) }
+        #expect(throws: RWLockError.self) { try lock.acquireWrite(timeout: .milliseconds(50)) }
+        #expect(throws: RWLockError.self) { try lock.tryAcquireRead() }
+    }
+
+    @Test func groupOrOtherWritableSegmentsAreRefused() throws {
+        let valid = try validSegment()
+        let name = uniqueLockName()
+        let path = "/dev/shm/prwlock.\(name)"
+        for mode in [0o620, 0o602, 0o666] {
+            FileManager.default.createFile(atPath: path, contents: Data(valid), attributes: [.posixPermissions: mode])
+            chmod(path, mode_t(mode))
+            #expect(throws: RWLockError.self, "mode \(String(mode, radix: 8))") { try RWLock(name: name) }
+            do { _ = try RWLock(name: name) } catch RWLockError.unsafeSegment {} catch { Issue.record("\(error)") }
+            try FileManager.default.removeItem(atPath: path)
+        }
+        // Asking for group write explicitly accepts a group-writable lock.
+        FileManager.default.createFile(atPath: path, contents: Data(valid), attributes: [.posixPermissions: 0o660])
+        chmod(path, 0o660)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        _ = try RWLock(name: name, permissions: 0o660)
+    }
+
+    @Test(.enabled(if: geteuid() == 0, "needs root to give the file to another user"))
+    func segmentsOwnedByAnotherUserAreRefused() throws {
+        let valid = try validSegment()
+        let name = uniqueLockName()
+        let path = "/dev/shm/prwlock.\(name)"
+        FileManager.default.createFile(atPath: path, contents: Data(valid), attributes: [.posixPermissions: 0o600])
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        #expect(chown(path, 65534, 65534) == 0)
+        do { _ = try RWLock(name: name); Issue.record("opened another user's segment") } catch RWLockError.unsafeSegment {}
+        #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == Data(valid))
+    }
+
+    @Test func symlinkedNamesAreNotFollowed() throws {
+        let targetName = uniqueLockName()
+        let target = try RWLock(name: targetName)
+        defer { try? RWLock.remove(name: targetName) }
+        let name = uniqueLockName()
+        let path = "/dev/shm/prwlock.\(name)"
+        #expect(symlink("/dev/shm/prwlock.\(targetName)", path) == 0)
+        defer { unlink(path) }
+        do { _ = try RWLock(name: name); Issue.record("followed a symlink") } catch RWLockError.unsafeSegment {}
+        #expect(throws: RWLockError.self) { try RWLock(name: name, createIfMissing: false) }
+        _ = target
+    }
+}

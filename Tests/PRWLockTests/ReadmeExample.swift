@@ -1,0 +1,19 @@
+import PRWLock
+
+// The README's first example, compiled and run by `readmeExampleIsCompiledHere`.
+nonisolated(unsafe) private var stockOnDisk = 10
+private func readStock() -> Int { stockOnDisk }
+private func writeStock(_ value: Int) { stockOnDisk = value }
+private func repairStock() {}
+
+func readmeExample(name: String) throws {
+    let lock = try RWLock(name: "inventory")          // opened or created atomically, mode 0600
+
+    let stock = try lock.withReadLock { readStock() } // many readers at once, in any process
+    try lock.withWriteLock(timeout: .seconds(2)) {    // one writer alone; timeout on a monotonic clock
+        if lock.previousWriterDied { repairStock() }  // a writer was SIGKILLed mid-write: fix the data
+        writeStock(stock - 1)
+    }
+    try RWLock.remove(name: "inventory")
+    _ = name
+}
