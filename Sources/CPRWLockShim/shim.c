@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -60,6 +61,26 @@ static int ofd_setlk(int fd, int64_t offset, short type) {
 
 int cprwlock_ofd_trylock(int fd, int64_t offset) { return ofd_setlk(fd, offset, F_WRLCK); }
 int cprwlock_ofd_unlock(int fd, int64_t offset) { return ofd_setlk(fd, offset, F_UNLCK); }
+
+int cprwlock_ofd_lock_wait(int fd, int type) {
+    struct flock fl;
+    memset(&fl, 0, sizeof fl);
+    fl.l_type = (short)type;
+    fl.l_whence = SEEK_SET;
+    fl.l_start = 0;
+    fl.l_len = 1;
+    for (;;) {
+        if (fcntl(fd, F_OFD_SETLKW, &fl) == 0) return 0;
+        if (errno != EINTR) return errno;
+    }
+}
+
+int cprwlock_flock(int fd, int operation) {
+    for (;;) {
+        if (flock(fd, operation) == 0) return 0;
+        if (errno != EINTR) return errno;
+    }
+}
 
 int cprwlock_ofd_is_locked(int fd, int64_t offset) {
     struct flock fl;
@@ -177,3 +198,7 @@ int cprwlock_pthread_rwlock_init(void *memory, int prefer_writer) {
 int cprwlock_pthread_rdlock(void *memory) { return pthread_rwlock_rdlock((pthread_rwlock_t *)memory); }
 int cprwlock_pthread_wrlock(void *memory) { return pthread_rwlock_wrlock((pthread_rwlock_t *)memory); }
 int cprwlock_pthread_unlock(void *memory) { return pthread_rwlock_unlock((pthread_rwlock_t *)memory); }
+int cprwlock_pthread_timedwrlock(void *memory, int64_t deadline_ns) {
+    struct timespec ts = { .tv_sec = (time_t)(deadline_ns / 1000000000LL), .tv_nsec = (long)(deadline_ns % 1000000000LL) };
+    return pthread_rwlock_clockwrlock((pthread_rwlock_t *)memory, CLOCK_MONOTONIC, &ts);
+}

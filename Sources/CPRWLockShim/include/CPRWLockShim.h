@@ -83,6 +83,13 @@ int cprwlock_ofd_trylock(int fd, int64_t offset);
 /// Releases the OFD lock on the byte at `offset`. Returns 0 or the errno.
 int cprwlock_ofd_unlock(int fd, int64_t offset);
 
+/// Takes (type F_RDLCK or F_WRLCK) or releases (F_UNLCK) an OFD lock on byte 0 of `fd`,
+/// waiting as long as it takes. For the benchmark's comparison. Returns 0 or the errno.
+int cprwlock_ofd_lock_wait(int fd, int type);
+
+/// flock(2) with EINTR retried (Swift sees `flock` as the struct). Returns 0 or the errno.
+int cprwlock_flock(int fd, int operation);
+
 /// Whether another open file description holds a lock on the byte at `offset`.
 /// Returns 1 (held), 0 (free), or -errno.
 int cprwlock_ofd_is_locked(int fd, int64_t offset);
@@ -131,5 +138,7 @@ int cprwlock_pthread_rwlock_init(void *memory, int prefer_writer);
 int cprwlock_pthread_rdlock(void *memory);
 int cprwlock_pthread_wrlock(void *memory);
 int cprwlock_pthread_unlock(void *memory);
+/// pthread_rwlock_clockwrlock on CLOCK_MONOTONIC with an absolute deadline in nanoseconds.
+int cprwlock_pthread_timedwrlock(void *memory, int64_t deadline_ns);
 
 #endif

@@ -48,12 +48,17 @@ final class LockCore: @unchecked Sendable {
 
     // MARK: - Own slot
 
-    /// This participant's slot; attaches afresh in a forked child (whose inherited slot the
-    /// atfork handler invalidated).
+    /// This participant's slot, or nil in a forked child that has not re-attached yet (the atfork
+    /// handler invalidated the slot it inherited). One relaxed load: the fast paths' only check.
     @inline(__always)
-    func currentSlot() throws(RWLockError) -> Int {
+    var fastSlot: Int? {
         let slot = cprwlock_load32_relaxed(bindingSlot)
-        if slot < UInt32(words.slotCount) { return Int(slot) }
+        return slot < UInt32(truncatingIfNeeded: words.slotCount) ? Int(slot) : nil
+    }
+
+    /// This participant's slot; attaches afresh in a forked child.
+    func currentSlot() throws(RWLockError) -> Int {
+        if let slot = fastSlot { return slot }
         return try reattach()
     }
 
@@ -97,14 +102,16 @@ final class LockCore: @unchecked Sendable {
         }
     }
 
+    @inline(__always)
     func acquireRead(deadline: Deadline, isTry: Bool) throws(RWLockError) -> Bool {
-        let me = try currentSlot()
-        if tryEnterRead(me) { return true }
-        return try acquireReadSlow(me, deadline: deadline, isTry: isTry)
+        if let me = fastSlot, tryEnterRead(me) { return true }
+        return try acquireReadSlow(deadline: deadline, isTry: isTry)
     }
 
     @inline(never)
-    private func acquireReadSlow(_ me: Int, deadline: Deadline, isTry: Bool) throws(RWLockError) -> Bool {
+    private func acquireReadSlow(deadline: Deadline, isTry: Bool) throws(RWLockError) -> Bool {
+        let me = try currentSlot()
+        if tryEnterRead(me) { return true }  // first attempt in a child that just re-attached
         if cprwlock_load32(words.readers(me)) >= Self.maximumReadHolds {
             throw .tooManyReaders(limit: Int(Self.maximumReadHolds))
         }
@@ -173,16 +180,19 @@ final class LockCore: @unchecked Sendable {
         return (true, true)
     }
 
+    @inline(__always)
     func acquireWrite(deadline: Deadline, isTry: Bool) throws(RWLockError) -> Bool {
-        let me = try currentSlot()
-        let attempt = tryEnterWrite(me)
-        if attempt.granted { return true }
-        if attempt.claimed { return try drain(me, deadline: deadline, isTry: isTry) }
-        return try acquireWriteSlow(me, deadline: deadline, isTry: isTry)
+        if let me = fastSlot {
+            let attempt = tryEnterWrite(me)
+            if attempt.granted { return true }
+            return try acquireWriteSlow(me, claimed: attempt.claimed, deadline: deadline, isTry: isTry)
+        }
+        return try acquireWriteSlow(currentSlot(), claimed: false, deadline: deadline, isTry: isTry)
     }
 
     @inline(never)
-    private func acquireWriteSlow(_ me: Int, deadline: Deadline, isTry: Bool) throws(RWLockError) -> Bool {
+    private func acquireWriteSlow(_ me: Int, claimed: Bool, deadline: Deadline, isTry: Bool) throws(RWLockError) -> Bool {
+        if claimed { return try drain(me, deadline: deadline, isTry: isTry) }
         _ = cprwlock_fetch_add32(words.waitingWriters(me), 1)
         defer { _ = cprwlock_fetch_sub32(words.waitingWriters(me), 1) }
         var checkedOnce = false
@@ -268,18 +278,22 @@ final class LockCore: @unchecked Sendable {
         return recovered
     }
 
-    /// Gives up a claim (timeout, or a try that found readers): readers that queued behind it
-    /// are woken, never stranded.
+    /// Gives up a claim (write release, timeout, or a try that found readers): readers that
+    /// queued behind it are woken, never stranded.
+    @inline(__always)
     private func abandonClaim(_ me: Int) {
-        var word = cprwlock_load32(words.lock)
+        var word = cprwlock_load32_relaxed(words.lock)
         while LockWord.owner(word) == UInt32(me + 1) {
             if cprwlock_cas32(words.lock, &word, 0) {
-                if word & LockWord.readersSleeping != 0 { _ = cprwlock_futex_wake_all(words.lock) }
+                if word & LockWord.readersSleeping != 0 { wakeReaders() }
                 break
             }
         }
         wakeWriters()
     }
+
+    @inline(never)
+    private func wakeReaders() { _ = cprwlock_futex_wake_all(words.lock) }
 
     /// WR1–WR5. Returns false when this participant holds no write lock.
     @inline(__always)
@@ -294,8 +308,27 @@ final class LockCore: @unchecked Sendable {
         return true
     }
 
-    /// Releases this participant's write hold, else one of its read holds.
+    /// Releases this participant's write hold, else one of its read holds. The fast path is a
+    /// read release that leaves readers behind or finds no writer waiting.
+    @inline(__always)
     func release() throws(RWLockError) {
+        if let me = fastSlot {
+            if LockWord.owner(cprwlock_load32_relaxed(words.lock)) == UInt32(me + 1) {
+                if releaseWrite(me) { return }
+            } else {
+                let readers = words.readers(me)
+                var current = cprwlock_load32_relaxed(readers)
+                if current != 0 && cprwlock_cas32(readers, &current, current - 1) {
+                    if current == 1 && LockWord.owner(cprwlock_load32(words.lock)) != 0 { wakeWriters() }
+                    return
+                }
+            }
+        }
+        try releaseSlow()
+    }
+
+    @inline(never)
+    private func releaseSlow() throws(RWLockError) {
         let me = try currentSlot()
         if releaseWrite(me) { return }
         try releaseRead(me)
@@ -325,7 +358,13 @@ final class LockCore: @unchecked Sendable {
     /// Bumps E and wakes every sleeping writer, only when one announced it sleeps.
     @inline(__always)
     func wakeWriters() {
-        var event = cprwlock_load32(words.event)
+        let event = cprwlock_load32(words.event)
+        if event & EventWord.writersSleeping != 0 { wakeSleepingWriters(event) }
+    }
+
+    @inline(never)
+    private func wakeSleepingWriters(_ seen: UInt32) {
+        var event = seen
         while event & EventWord.writersSleeping != 0 {
             if cprwlock_cas32(words.event, &event, (event &+ EventWord.increment) & ~EventWord.writersSleeping) {
                 _ = cprwlock_futex_wake_all(words.event)

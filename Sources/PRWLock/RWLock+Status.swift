@@ -1,0 +1,108 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CPRWLockShim
+
+extension RWLock {
+    /// A snapshot of who holds and who waits for a lock, taken without acquiring it.
+    ///
+    /// The fields are read one by one while other processes keep working, so they are a moment's
+    /// picture, not a consistent cut: use them to answer "who holds it?", not to make decisions.
+    public struct Status: Sendable, Equatable, CustomStringConvertible {
+        /// One process (participant) attached to the lock.
+        public struct Participant: Sendable, Equatable {
+            /// Its slot in the lock's shared memory.
+            public let slot: Int
+            /// Its process ID, as it recorded it when attaching.
+            public let pid: pid_t
+            /// Read holds (plus read attempts in flight) it has.
+            public let readers: Int
+            /// Whether it holds the write lock.
+            public let holdsWrite: Bool
+            /// Threads of it waiting to read, and to write.
+            public let waitingReaders: Int
+            public let waitingWriters: Int
+            /// False when its liveness token is gone: it died, and the next waiter will recover it.
+            public let isAlive: Bool
+            /// True for the instance that took this snapshot.
+            public let isSelf: Bool
+        }
+
+        /// Read holds across all processes.
+        public let readers: Int
+        /// The process holding or claiming the write lock, if any.
+        public let writerPID: pid_t?
+        /// True when that writer has finished waiting for readers and holds the lock.
+        public let writerHolds: Bool
+        public let waitingReaders: Int
+        public let waitingWriters: Int
+        /// True when a writer died holding the lock and no writer has finished normally since.
+        public let previousWriterDied: Bool
+        /// Every attached process, this one included.
+        public let participants: [Participant]
+        /// How many processes can attach at once.
+        public let capacity: Int
+
+        public var description: String {
+            var lines: [String] = []
+            let writer = writerPID.map { "pid \($0) (\(writerHolds ? "holding" : "waiting for readers to leave"))" } ?? "none"
+            lines.append("writer: \(writer); readers: \(readers); waiting: \(waitingWriters) writer(s), \(waitingReaders) reader(s)")
+            if previousWriterDied { lines.append("previous writer died holding the lock: the next writer should repair the data") }
+            lines.append("processes attached: \(participants.count) of \(capacity)")
+            for p in participants {
+                var flags: [String] = []
+                if p.holdsWrite { flags.append("writing") }
+                if p.readers > 0 { flags.append("reading ×\(p.readers)") }
+                if p.waitingWriters > 0 { flags.append("\(p.waitingWriters) waiting to write") }
+                if p.waitingReaders > 0 { flags.append("\(p.waitingReaders) waiting to read") }
+                if !p.isAlive { flags.append("dead, not yet recovered") }
+                if p.isSelf { flags.append("this process") }
+                lines.append("  pid \(p.pid) (slot \(p.slot))\(flags.isEmpty ? "" : ": " + flags.joined(separator: ", "))")
+            }
+            return lines.joined(separator: "\n")
+        }
+    }
+
+    /// Who holds and who waits for this lock right now. Makes no change to the lock.
+    public func status() throws -> Status {
+        try core.status()
+    }
+}
+
+extension LockCore {
+    func status() throws(RWLockError) -> RWLock.Status {
+        let me = attachedSlot
+        var participants: [RWLock.Status.Participant] = []
+        let word = cprwlock_load32(words.lock)
+        let writerSlot = try words.slot(fromOwner: word)
+        for slot in words.attachedSlots() {
+            let alive: Bool
+            if slot == me {
+                alive = true
+            } else {
+                let result = cprwlock_ofd_is_locked(tokenDescriptor, Int64(slot))
+                guard result >= 0 else { throw .system(operation: "fcntl(F_OFD_GETLK)", errno: -result) }
+                alive = result == 1
+            }
+            participants.append(.init(
+                slot: slot,
+                pid: pid_t(bitPattern: cprwlock_load32(words.pid(slot))),
+                readers: Int(cprwlock_load32(words.readers(slot))),
+                holdsWrite: writerSlot == slot && cprwlock_load32(words.holdsWrite(slot)) != 0,
+                waitingReaders: Int(cprwlock_load32(words.waitingReaders(slot))),
+                waitingWriters: Int(cprwlock_load32(words.waitingWriters(slot))),
+                isAlive: alive,
+                isSelf: slot == me))
+        }
+        let writer = writerSlot.map { slot in participants.first(where: { $0.slot == slot }) } ?? nil
+        return RWLock.Status(
+            readers: participants.reduce(0) { $0 + $1.readers },
+            writerPID: writerSlot.map { pid_t(bitPattern: cprwlock_load32(words.pid($0))) },
+            writerHolds: writer?.holdsWrite ?? false,
+            waitingReaders: participants.reduce(0) { $0 + $1.waitingReaders },
+            waitingWriters: participants.reduce(0) { $0 + $1.waitingWriters },
+            previousWriterDied: previousWriterDied,
+            participants: participants,
+            capacity: words.slotCount)
+    }
+}

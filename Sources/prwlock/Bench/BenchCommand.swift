@@ -1,0 +1,182 @@
+import ArgumentParser
+import CPRWLockShim
+import Foundation
+
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Measure prwlock against process-shared pthread_rwlock, flock and OFD locks in one run.",
+        discussion: """
+            Contenders are processes (not threads), unpinned; every figure is the median of the \
+            repetitions, with the spread (max − min) beside it. Build with -c release first: \
+            swift run -c release prwlock bench
+            Scenarios: \(Scenario.allCases.map(\.rawValue).joined(separator: ", ")).
+            """)
+
+    @Flag(help: "Short runs (under a minute in all).")
+    var quick = false
+
+    @Flag(help: "Print one JSON object instead of a table.")
+    var json = false
+
+    @Option(help: "Comma-separated scenarios to run (default: all).")
+    var scenarios: String?
+
+    @Option(help: "Comma-separated locks to compare (default: all): prwlock, pthread, pthread-writer, flock, ofd.")
+    var locks: String?
+
+    @Option(help: "Also draw read-mostly throughput against process count (1, 2, 4, 8) as an SVG file.")
+    var svg: String?
+
+    func validate() throws {
+        _ = try selectedScenarios()
+        _ = try selectedLocks()
+    }
+
+    func selectedScenarios() throws -> [Scenario] {
+        guard let scenarios else { return Scenario.allCases }
+        return try scenarios.split(separator: ",").map {
+            guard let s = Scenario(rawValue: String($0)) else { throw ValidationError("unknown scenario '\($0)'") }
+            return s
+        }
+    }
+
+    func selectedLocks() throws -> [LockKind] {
+        guard let locks else { return LockKind.allCases }
+        return try locks.split(separator: ",").map {
+            guard let k = LockKind(rawValue: String($0)) else { throw ValidationError("unknown lock '\($0)'") }
+            return k
+        }
+    }
+
+    func run() throws {
+        let runner = BenchRunner(settings: quick ? .quick : .full, progress: !json)
+        var results: [BenchResult] = []
+        for scenario in try selectedScenarios() {
+            for kind in try selectedLocks() {
+                let result = try runner.run(scenario, kind)
+                results.append(result)
+                if !json { runner.note("  \(scenario.rawValue) \(kind.rawValue): \(result.formattedValue)") }
+            }
+        }
+        if json {
+            let report = BenchReport(machine: .current(quick: quick), results: results)
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            print(String(decoding: try encoder.encode(report), as: UTF8.self))
+        } else {
+            print(BenchTable(results: results).render())
+            print(MachineInfo.current(quick: quick).summary)
+        }
+        if let svg {
+            let points = try runner.scaling(locks: try selectedLocks())
+            try ScalingChart(points: points).svg().write(toFile: svg, atomically: true, encoding: .utf8)
+            if !json { print("chart written to \(svg)") }
+        }
+    }
+}
+
+enum Scenario: String, CaseIterable, Codable {
+    case uncontendedRead = "uncontended-read"
+    case uncontendedWrite = "uncontended-write"
+    case readMostly2p = "read-mostly-2p"
+    case readMostly4p = "read-mostly-4p"
+    case mixed90_2p = "mixed-90-2p"
+    case writeOnly2p = "write-only-2p"
+    case handoff
+    case writerWait = "writer-wait"
+    case recovery
+    case memory
+
+    var unit: String {
+        switch self {
+        case .uncontendedRead, .uncontendedWrite: return "ns"
+        case .readMostly2p, .readMostly4p, .mixed90_2p, .writeOnly2p: return "ops/s"
+        case .handoff: return "us"
+        case .writerWait, .recovery: return "ms"
+        case .memory: return "bytes"
+        }
+    }
+
+    /// Whether a larger value is better (throughput) or worse (time, bytes).
+    var higherIsBetter: Bool { unit == "ops/s" }
+}
+
+struct BenchSettings {
+    var repetitions: Int
+    var uncontendedIterations: Int
+    var throughputSeconds: Double
+    var handoffRounds: Int
+    var writerProbes: Int
+    var writerCapMilliseconds: Int
+    var recoveryRounds: Int
+    var recoveryCapMilliseconds: Int
+
+    /// writer-wait: each reader holds this long, and the two overlap; a fair lock lets a writer in
+    /// after about one hold.
+    static let readerHoldMicroseconds = 100
+
+    static let quick = BenchSettings(
+        repetitions: 3, uncontendedIterations: 300_000, throughputSeconds: 0.5, handoffRounds: 100,
+        writerProbes: 20, writerCapMilliseconds: 300, recoveryRounds: 3, recoveryCapMilliseconds: 1000)
+    static let full = BenchSettings(
+        repetitions: 5, uncontendedIterations: 3_000_000, throughputSeconds: 2, handoffRounds: 500,
+        writerProbes: 100, writerCapMilliseconds: 2000, recoveryRounds: 7, recoveryCapMilliseconds: 2000)
+}
+
+struct BenchResult: Codable {
+    var scenario: String
+    var lock: String
+    /// nil when the lock never got there (a starved writer, a dead holder's lock never freed).
+    var value: Double?
+    var unit: String
+    /// max − min over the repetitions (or p99 for hand-off).
+    var spread: Double?
+    var p99: Double?
+    var note: String?
+
+    var formattedValue: String {
+        guard let value else { return note ?? "never" }
+        var text = BenchTable.format(value, unit: unit)
+        if let p99 { text += " (p99 \(BenchTable.format(p99, unit: unit)))" }
+        if let note { text += " [\(note)]" }
+        return text
+    }
+}
+
+struct BenchReport: Codable {
+    var machine: MachineInfo
+    var results: [BenchResult]
+}
+
+struct MachineInfo: Codable {
+    var cores: Int
+    var cpu: String
+    var kernel: String
+    var glibc: String
+    var pinned: Bool
+    var quick: Bool
+
+    static func current(quick: Bool) -> MachineInfo {
+        var name = utsname()
+        uname(&name)
+        let kernel = withUnsafeBytes(of: &name.release) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
+        let cpuinfo = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
+        let cpu = cpuinfo.split(separator: "\n").first(where: { $0.hasPrefix("model name") })
+            .map { $0.split(separator: ":", maxSplits: 1).last!.trimmingCharacters(in: .whitespaces) } ?? "unknown"
+        return MachineInfo(
+            cores: ProcessInfo.processInfo.activeProcessorCount, cpu: cpu, kernel: kernel,
+            glibc: Self.libcVersion(), pinned: false, quick: quick)
+    }
+
+    /// glibc's version, from the confstr the C library answers (gnu_get_libc_version is not imported).
+    private static func libcVersion() -> String {
+        var buffer = [CChar](repeating: 0, count: 64)
+        guard confstr(Int32(_CS_GNU_LIBC_VERSION), &buffer, buffer.count) > 0 else { return "unknown" }
+        return String(decoding: buffer.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self).replacingOccurrences(of: "glibc ", with: "")
+    }
+
+    var summary: String {
+        "\(cores) cores, \(cpu), Linux \(kernel), glibc \(glibc); processes not pinned; \(quick ? "quick" : "full") run; medians, spread = max − min"
+    }
+}

@@ -1,0 +1,256 @@
+import CPRWLockShim
+import Foundation
+
+/// Runs the scenarios. Multi-process scenarios start `prwlock bench-worker` processes that open
+/// the same lock and coordinate through a `ControlBlock`.
+struct BenchRunner {
+    let settings: BenchSettings
+    let progress: Bool
+
+    func note(_ text: String) {
+        if progress { FileHandle.standardError.write(Data((text + "\n").utf8)) }
+    }
+
+    func run(_ scenario: Scenario, _ kind: LockKind) throws -> BenchResult {
+        var result = BenchResult(scenario: scenario.rawValue, lock: kind.rawValue, value: nil, unit: scenario.unit)
+        switch scenario {
+        case .uncontendedRead, .uncontendedWrite:
+            let samples = try uncontended(kind, write: scenario == .uncontendedWrite)
+            (result.value, result.spread) = (median(samples), spread(samples))
+        case .readMostly2p, .readMostly4p, .mixed90_2p, .writeOnly2p:
+            let (processes, writes): (Int, Int) = switch scenario {
+            case .readMostly2p: (2, 1)
+            case .readMostly4p: (4, 1)
+            case .mixed90_2p: (2, 10)
+            default: (2, 100)
+            }
+            let samples = try (0..<settings.repetitions).map { _ in try throughput(kind, processes: processes, writePercent: writes) }
+            (result.value, result.spread) = (median(samples), spread(samples))
+        case .handoff:
+            let samples = try handoff(kind).sorted()
+            result.value = percentile(samples, 0.5)
+            result.p99 = percentile(samples, 0.99)
+        case .writerWait:
+            let (longest, starved) = try writerWait(kind)
+            result.value = longest
+            if starved { result.note = "starved: a writer waited past the \(settings.writerCapMilliseconds) ms cap" }
+        case .recovery:
+            let samples = try recovery(kind)
+            if samples.isEmpty {
+                result.note = "never (waited \(settings.recoveryCapMilliseconds) ms)"
+            } else {
+                (result.value, result.spread) = (median(samples), spread(samples))
+            }
+        case .memory:
+            let spec = try ContenderFactory.create(kind, tag: tag(kind))
+            defer { ContenderFactory.destroy(kind, spec: spec) }
+            result.value = Double(ContenderFactory.sharedBytes(kind, spec: spec))
+            if kind == .flock || kind == .ofd { result.note = "kernel lock state, no shared memory" }
+        }
+        return result
+    }
+
+    private func tag(_ kind: LockKind) -> String { "\(getpid())-\(kind.rawValue)-\(UInt32.random(in: 0 ... .max))" }
+
+    // MARK: Uncontended
+
+    /// ns per acquire+release in this process, one sample per repetition.
+    private func uncontended(_ kind: LockKind, write: Bool) throws -> [Double] {
+        let spec = try ContenderFactory.create(kind, tag: tag(kind))
+        defer { ContenderFactory.destroy(kind, spec: spec) }
+        let lock = try ContenderFactory.open(kind, spec: spec)
+        let iterations = kind == .flock || kind == .ofd ? settings.uncontendedIterations / 10 : settings.uncontendedIterations
+        return UncontendedLoop(iterations: iterations, repetitions: settings.repetitions, write: write).measure(lock)
+    }
+
+    // MARK: Throughput
+
+    private func throughput(_ kind: LockKind, processes: Int, writePercent: Int) throws -> Double {
+        let spec = try ContenderFactory.create(kind, tag: tag(kind))
+        defer { ContenderFactory.destroy(kind, spec: spec) }
+        let block = try ControlBlock.create(tag: tag(kind))
+        defer { block.remove() }
+        let workers = try (0..<processes).map { index in
+            try startWorker(kind, spec, block, role: "mix", ["--index", "\(index)", "--write-percent", "\(writePercent)"])
+        }
+        guard block.waitUntil(block.ready, atLeast: UInt32(processes)) else { throw BenchError("workers did not start") }
+        let start = cprwlock_monotonic_ns()
+        cprwlock_store32(block.go, 1)
+        usleep(useconds_t(settings.throughputSeconds * 1_000_000))
+        cprwlock_store32(block.stop, 1)
+        let elapsed = Double(cprwlock_monotonic_ns() - start) / 1e9
+        for worker in workers { worker.waitUntilExit() }
+        let ops = (0..<processes).reduce(Int64(0)) { $0 + block.result($1, 0).pointee }
+        return Double(ops) / elapsed
+    }
+
+    /// Read-mostly (99%) throughput for 1, 2, 4 and 8 processes, for the chart.
+    func scaling(locks: [LockKind]) throws -> [ScalingChart.Point] {
+        var points: [ScalingChart.Point] = []
+        for kind in locks {
+            for processes in [1, 2, 4, 8] {
+                let samples = try (0..<settings.repetitions).map { _ in try throughput(kind, processes: processes, writePercent: 1) }
+                points.append(.init(lock: kind.rawValue, processes: processes, opsPerSecond: median(samples)))
+                note("  scaling \(kind.rawValue) \(processes)p: \(BenchTable.format(median(samples), unit: "ops/s"))")
+            }
+        }
+        return points
+    }
+
+    // MARK: Hand-off
+
+    /// µs from this process's release to a blocked waiter's acquisition in another process.
+    private func handoff(_ kind: LockKind) throws -> [Double] {
+        let spec = try ContenderFactory.create(kind, tag: tag(kind))
+        defer { ContenderFactory.destroy(kind, spec: spec) }
+        let block = try ControlBlock.create(tag: tag(kind))
+        defer { block.remove() }
+        let lock = try ContenderFactory.open(kind, spec: spec)
+        let rounds = min(settings.handoffRounds, ControlBlock.maxSamples)
+        lock.lockWrite()
+        let waiter = try startWorker(kind, spec, block, role: "handoff-waiter", ["--count", "\(rounds)"])
+        for round in 0..<rounds {
+            cprwlock_store32(block.parentPhase, UInt32(round + 1))
+            guard block.waitUntil(block.phase, atLeast: UInt32(2 * round + 1)) else { throw BenchError("hand-off waiter stalled") }
+            usleep(1000)  // the waiter is now asleep in the lock
+            block.releasedAt.pointee = cprwlock_monotonic_ns()
+            lock.unlockWrite()
+            guard block.waitUntil(block.phase, atLeast: UInt32(2 * round + 2)) else { throw BenchError("hand-off waiter stalled") }
+            if round + 1 < rounds { lock.lockWrite() }
+        }
+        waiter.waitUntilExit()
+        return (0..<rounds).map { Double(block.sample($0).pointee) / 1000 }
+    }
+
+    // MARK: Writer wait
+
+    /// The longest wait (ms) of a writer while two reader processes keep their holds overlapping.
+    private func writerWait(_ kind: LockKind) throws -> (Double, starved: Bool) {
+        let spec = try ContenderFactory.create(kind, tag: tag(kind))
+        defer { ContenderFactory.destroy(kind, spec: spec) }
+        let block = try ControlBlock.create(tag: tag(kind))
+        defer { block.remove() }
+        let readers = try (0..<2).map { index in
+            try startWorker(kind, spec, block, role: "reader-hold", ["--index", "\(index)", "--hold-microseconds", "\(BenchSettings.readerHoldMicroseconds)"])
+        }
+        let probe = try startWorker(kind, spec, block, role: "writer-probe", [
+            "--index", "2", "--count", "\(settings.writerProbes)", "--cap-milliseconds", "\(settings.writerCapMilliseconds)",
+        ])
+        guard block.waitUntil(block.ready, atLeast: 3) else { throw BenchError("workers did not start") }
+        cprwlock_store32(block.go, 1)
+        // Locks without timeouts (flock, OFD) are capped from here: an attempt that started more
+        // than the cap ago means the writer is starved.
+        let cap = Int64(settings.writerCapMilliseconds) * 1_000_000
+        var finished = false
+        while true {
+            if block.result(2, 3).pointee == 1 { finished = true; break }
+            let started = block.result(2, 4).pointee
+            if started > 0 && cprwlock_monotonic_ns() - started > cap + 100_000_000 { break }
+            usleep(1000)
+        }
+        let completed = block.result(2, 1).pointee
+        let starved = !finished || block.result(2, 2).pointee == -1 || completed < settings.writerProbes
+        cprwlock_store32(block.stop, 1)
+        if !finished { kill(probe.processIdentifier, SIGKILL) }
+        probe.waitUntilExit()
+        for reader in readers {
+            if !wait(reader, seconds: 5) { kill(reader.processIdentifier, SIGKILL); reader.waitUntilExit() }
+        }
+        let longest = Double(block.result(2, 0).pointee) / 1e6
+        return (starved ? max(longest, Double(settings.writerCapMilliseconds)) : longest, starved)
+    }
+
+    // MARK: Recovery
+
+    /// ms from SIGKILL of a write holder to a blocked waiter's acquisition, per round; empty when
+    /// the waiter never got the lock.
+    private func recovery(_ kind: LockKind) throws -> [Double] {
+        var samples: [Double] = []
+        let rounds = kind == .pthread || kind == .pthreadWriter ? 1 : settings.recoveryRounds  // pthread never recovers
+        for _ in 0..<rounds {
+            let spec = try ContenderFactory.create(kind, tag: tag(kind))
+            defer { ContenderFactory.destroy(kind, spec: spec) }
+            let block = try ControlBlock.create(tag: tag(kind))
+            defer { block.remove() }
+            let holder = try startWorker(kind, spec, block, role: "holder", [])
+            guard block.waitUntil(block.ready, atLeast: 1) else { throw BenchError("holder did not start") }
+            let waiter = try startWorker(kind, spec, block, role: "waiter", ["--index", "0"])
+            guard block.waitUntil(block.ready, atLeast: 2) else { throw BenchError("waiter did not start") }
+            usleep(30_000)  // the waiter is asleep in the lock
+            let killed = cprwlock_monotonic_ns()
+            kill(holder.processIdentifier, SIGKILL)
+            holder.waitUntilExit()
+            if wait(waiter, seconds: Double(settings.recoveryCapMilliseconds) / 1000) {
+                samples.append(Double(block.result(0, 0).pointee - killed) / 1e6)
+            } else {
+                kill(waiter.processIdentifier, SIGKILL)
+                waiter.waitUntilExit()
+                return []
+            }
+        }
+        return samples
+    }
+
+    // MARK: Helpers
+
+    private func startWorker(_ kind: LockKind, _ spec: String, _ block: ControlBlock, role: String, _ extra: [String]) throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        process.arguments = ["bench-worker", "--kind", kind.rawValue, "--spec", spec, "--control", block.path, "--role", role] + extra
+        try process.run()
+        return process
+    }
+
+    private func wait(_ process: Process, seconds: Double) -> Bool {
+        let end = Date().addingTimeInterval(seconds)
+        while process.isRunning && Date() < end { usleep(200) }
+        return !process.isRunning
+    }
+}
+
+/// The uncontended loop, generic so that each lock's calls are direct (specialised), not
+/// through an existential: the figures compare the locks, not the benchmark's dispatch.
+struct UncontendedLoop {
+    let iterations: Int
+    let repetitions: Int
+    let write: Bool
+
+    func measure(_ lock: any BenchLock) -> [Double] {
+        switch lock {
+        case let lock as PRWLockContender: return run(lock)
+        case let lock as PthreadContender: return run(lock)
+        case let lock as FlockContender: return run(lock)
+        case let lock as OFDContender: return run(lock)
+        default: return run(lock)
+        }
+    }
+
+    @inline(never)
+    private func run<L: BenchLock>(_ lock: L) -> [Double] {
+        var samples: [Double] = []
+        for repetition in -1..<repetitions {  // repetition -1 warms up
+            let start = cprwlock_monotonic_ns()
+            if write {
+                for _ in 0..<iterations { lock.lockWrite(); lock.unlockWrite() }
+            } else {
+                for _ in 0..<iterations { lock.lockRead(); lock.unlockRead() }
+            }
+            let elapsed = cprwlock_monotonic_ns() - start
+            if repetition >= 0 { samples.append(Double(elapsed) / Double(iterations)) }
+        }
+        return samples
+    }
+}
+
+func median(_ values: [Double]) -> Double {
+    let sorted = values.sorted()
+    guard !sorted.isEmpty else { return .nan }
+    return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+}
+
+func spread(_ values: [Double]) -> Double { (values.max() ?? 0) - (values.min() ?? 0) }
+
+func percentile(_ sorted: [Double], _ p: Double) -> Double {
+    guard !sorted.isEmpty else { return .nan }
+    return sorted[min(sorted.count - 1, Int((Double(sorted.count - 1) * p).rounded()))]
+}

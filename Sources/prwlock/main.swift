@@ -1,2 +1,0 @@
-import PRWLock
-print("prwlock")
