@@ -15,7 +15,6 @@
 #include <unistd.h>
 
 _Static_assert(sizeof(uint32_t) == 4, "futex words are 32-bit");
-_Static_assert(sizeof(cprwlock_binding) <= 64, "a binding fits one line");
 
 // MARK: - Time and futex
 
@@ -105,28 +104,43 @@ int cprwlock_memfd_seal(int fd) {
     return fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL);
 }
 
+int cprwlock_memfd_is_sealed(int fd) {
+    int seals = fcntl(fd, F_GET_SEALS);
+    if (seals < 0) return -errno;
+    int wanted = F_SEAL_SHRINK | F_SEAL_GROW;
+    return (seals & wanted) == wanted ? 1 : 0;
+}
+
 // MARK: - Fork registry
 //
-// Every binding is on one list. The prepare handler takes the registry mutex, so no token can be
-// half-opened (open but not yet recorded) while fork() copies the process; the child handler then
-// closes every inherited token and invalidates every slot. Only the forking thread exists in the
-// child, so the handler may walk the list without further care.
+// Every binding is on one list, guarded by registry_mutex. Lock order: registry_mutex, then a
+// binding's mutex; slow paths take only their binding's mutex. The prepare handler takes the
+// registry and every binding mutex, so fork() never copies a slow path half done (a token open but
+// unrecorded, a recovery midway); the child handler closes every inherited token, invalidates every
+// slot and re-initialises the mutexes. Only the forking thread exists in the child.
 
 static pthread_mutex_t registry_mutex = PTHREAD_MUTEX_INITIALIZER;
 static cprwlock_binding *registry_head = NULL;
 static uint32_t fork_generation = 0;
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 
-static void atfork_prepare(void) { pthread_mutex_lock(&registry_mutex); }
-static void atfork_parent(void) { pthread_mutex_unlock(&registry_mutex); }
+static void atfork_prepare(void) {
+    pthread_mutex_lock(&registry_mutex);
+    for (cprwlock_binding *b = registry_head; b != NULL; b = b->next) pthread_mutex_lock(&b->mutex);
+}
+static void atfork_parent(void) {
+    for (cprwlock_binding *b = registry_head; b != NULL; b = b->next) pthread_mutex_unlock(&b->mutex);
+    pthread_mutex_unlock(&registry_mutex);
+}
 static void atfork_child(void) {
     for (cprwlock_binding *b = registry_head; b != NULL; b = b->next) {
         if (b->token_fd >= 0) close(b->token_fd);
         b->token_fd = -1;
         __atomic_store_n(&b->slot, CPRWLOCK_NO_SLOT, __ATOMIC_SEQ_CST);
+        pthread_mutex_init(&b->mutex, NULL);
     }
     __atomic_fetch_add(&fork_generation, 1, __ATOMIC_SEQ_CST);
-    pthread_mutex_unlock(&registry_mutex);
+    pthread_mutex_init(&registry_mutex, NULL);
 }
 static void install_atfork(void) { pthread_atfork(atfork_prepare, atfork_parent, atfork_child); }
 
@@ -136,6 +150,7 @@ cprwlock_binding *cprwlock_binding_create(void) {
     if (b == NULL) return NULL;
     b->slot = CPRWLOCK_NO_SLOT;
     b->token_fd = -1;
+    pthread_mutex_init(&b->mutex, NULL);
     pthread_mutex_lock(&registry_mutex);
     b->next = registry_head;
     registry_head = b;
@@ -150,31 +165,29 @@ void cprwlock_binding_destroy(cprwlock_binding *binding) {
         if (*p == binding) { *p = binding->next; break; }
     }
     pthread_mutex_unlock(&registry_mutex);
+    pthread_mutex_destroy(&binding->mutex);
     free(binding);
 }
+
+void cprwlock_binding_lock(cprwlock_binding *binding) { pthread_mutex_lock(&binding->mutex); }
+void cprwlock_binding_unlock(cprwlock_binding *binding) { pthread_mutex_unlock(&binding->mutex); }
 
 int cprwlock_binding_open_token(cprwlock_binding *binding, int segment_fd) {
     char path[64];
     snprintf(path, sizeof path, "/proc/self/fd/%d", segment_fd);
-    pthread_mutex_lock(&registry_mutex);
     int fd;
     do {
         fd = open(path, O_RDWR | O_CLOEXEC);
     } while (fd < 0 && errno == EINTR);
-    int result = fd >= 0 ? fd : -errno;
-    if (fd >= 0) {
-        if (binding->token_fd >= 0) close(binding->token_fd);
-        binding->token_fd = fd;
-    }
-    pthread_mutex_unlock(&registry_mutex);
-    return result;
+    if (fd < 0) return -errno;
+    if (binding->token_fd >= 0) close(binding->token_fd);
+    binding->token_fd = fd;
+    return fd;
 }
 
 int cprwlock_binding_close_token(cprwlock_binding *binding) {
-    pthread_mutex_lock(&registry_mutex);
     if (binding->token_fd >= 0) close(binding->token_fd);
     binding->token_fd = -1;
-    pthread_mutex_unlock(&registry_mutex);
     return 0;
 }
 

@@ -71,7 +71,7 @@ extension RWLock {
 
 extension LockCore {
     func status() throws(RWLockError) -> RWLock.Status {
-        let me = attachedSlot
+        let me = try currentSlot()  // a forked child attaches first: it needs its own token
         var participants: [RWLock.Status.Participant] = []
         let word = cprwlock_load32(words.lock)
         let writerSlot = try words.slot(fromOwner: word)
@@ -80,7 +80,7 @@ extension LockCore {
             if slot == me {
                 alive = true
             } else {
-                let result = cprwlock_ofd_is_locked(tokenDescriptor, Int64(slot))
+                let result = withSlowPath { cprwlock_ofd_is_locked(binding.pointee.token_fd, Int64(slot)) }
                 guard result >= 0 else { throw .system(operation: "fcntl(F_OFD_GETLK)", errno: -result) }
                 alive = result == 1
             }

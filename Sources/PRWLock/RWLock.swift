@@ -168,11 +168,33 @@ extension RWLock {
         try core.acquireWrite(deadline: .never, isTry: true)
     }
 
-    /// Releases what this instance holds: its write lock, else one of its read locks.
+    /// Releases what this instance holds: its write lock, else one of its read locks
+    /// (Python prwlock's `release()`).
+    ///
+    /// Holds belong to the instance, not to a thread: any thread may release them. Where threads
+    /// of one process share an instance for both reading and writing, use ``releaseRead()`` and
+    /// ``releaseWrite()``, which say which hold they mean.
     ///
     /// - Throws: ``RWLockError/notHeld`` when it holds neither; the lock is left unchanged.
     public func release() throws {
         try core.release()
+    }
+
+    /// Releases one read hold of this instance.
+    ///
+    /// Prefer it to ``release()`` when one instance is used for reading and writing on several
+    /// threads at once: `release()` releases the write hold first, whichever thread holds it.
+    ///
+    /// - Throws: ``RWLockError/notHeld`` when this instance holds no read lock.
+    public func releaseRead() throws {
+        try core.releaseRead()
+    }
+
+    /// Releases this instance's write hold.
+    ///
+    /// - Throws: ``RWLockError/notHeld`` when this instance does not hold the write lock.
+    public func releaseWrite() throws {
+        try core.releaseWrite()
     }
 
     /// Whether a writer died holding this lock and no writer has finished normally since.
@@ -218,10 +240,10 @@ extension RWLock {
         do {
             result = try body()
         } catch {
-            try? core.releaseRead(core.currentSlot())
+            try? core.releaseRead()
             throw error
         }
-        try core.releaseRead(core.currentSlot())
+        try core.releaseRead()
         return result
     }
 
@@ -230,10 +252,10 @@ extension RWLock {
         do {
             result = try body()
         } catch {
-            _ = try? core.releaseWrite(core.currentSlot())
+            try? core.releaseWrite()
             throw error
         }
-        guard try core.releaseWrite(core.currentSlot()) else { throw RWLockError.notHeld }
+        try core.releaseWrite()
         return result
     }
 }

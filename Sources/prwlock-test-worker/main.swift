@@ -15,6 +15,9 @@
 //   prwlock-test-worker create-named NAME UMASK PERMISSIONS   create under that umask, print "mode=OCTAL"
 //   prwlock-test-worker open-named NAME                       open (or create), take write once, print "ok"
 //   prwlock-test-worker fastpath HANDLE COUNT                 COUNT uncontended read and write pairs
+//   prwlock-test-worker poll-read HANDLE SECONDS              tryAcquireRead every 0.5 ms
+//   prwlock-test-worker fork-busy HANDLE COUNT                fork COUNT times while a thread keeps the
+//                                                            slow path busy; print "children-ok=N"
 import CPRWLockShim
 import Glibc
 import PRWLock
@@ -300,6 +303,47 @@ case "fastpath":
         fail("fastpath: \(error)")
     }
     say("done")
+
+case "poll-read":
+    let lock = openLock(arguments[2])
+    let end = nowMicroseconds() + Int64((Double(arguments[3]) ?? 1) * 1_000_000)
+    var polls = 0
+    say("started")
+    do {
+        while nowMicroseconds() < end {
+            if try lock.tryAcquireRead() { try lock.releaseRead() }
+            polls += 1
+            usleep(500)
+        }
+    } catch {
+        fail("poll-read: \(error)")
+    }
+    say("polls=\(polls)")
+
+case "fork-busy":
+    // A second thread keeps taking the lock's slow-path mutex (status() takes it) while the main
+    // thread forks: each child must still be able to use its copy of the lock.
+    let lock = openLock(arguments[2])
+    let count = Int(arguments[3]) ?? 20
+    startSlowPathThread(lock)
+    var ok = 0
+    for _ in 0..<count {
+        let child = fork()
+        if child == 0 {
+            do {
+                let got = try lock.tryAcquireRead()
+                if got { try lock.releaseRead() }
+                _exit(got ? 0 : 3)
+            } catch {
+                _exit(4)
+            }
+        }
+        var status: Int32 = 0
+        waitpid(child, &status, 0)
+        if status == 0 { ok += 1 }
+    }
+    say("children-ok=\(ok)")
+    exit(0)
 
 default:
     fail("unknown mode \(mode)")

@@ -103,6 +103,45 @@ import Testing
         #expect(throws: RWLockError.self) { try lock.tryAcquireRead() }
     }
 
+    @Test func aLockWordWithFlagsButNoWriterIsAnErrorNotASpin() throws {
+        var bytes = try validSegment(maxProcesses: 4)
+        bytes[67] = 0x80  // READERS_SLEEPING without an owner: no writer's CAS from 0 can succeed
+        let name = uniqueLockName()
+        _ = FileManager.default.createFile(atPath: "/dev/shm/prwlock.\(name)", contents: Data(bytes), attributes: [.posixPermissions: 0o600])
+        defer { try? RWLock.remove(name: name) }
+        let lock = try RWLock(name: name)
+        do { _ = try lock.tryAcquireWrite(); Issue.record("no error") } catch RWLockError.corruptSegment {}
+        do { try lock.acquireWrite(timeout: .seconds(1)); Issue.record("no error") } catch RWLockError.corruptSegment {}
+    }
+
+    @Test func leftoversOnAFreeSlotDoNotWedgeWriters() throws {
+        // Slot 3 is free (state 0) but its bitmap bit is set and it claims a reader: only a corrupt
+        // segment looks like this. The writer's liveness check must clear it.
+        var bytes = try validSegment(maxProcesses: 4)
+        bytes[192] |= 1 << 3
+        bytes[512 + 3 * 64] = 1
+        let name = uniqueLockName()
+        _ = FileManager.default.createFile(atPath: "/dev/shm/prwlock.\(name)", contents: Data(bytes), attributes: [.posixPermissions: 0o600])
+        defer { try? RWLock.remove(name: name) }
+        let lock = try RWLock(name: name)
+        try lock.acquireWrite(timeout: .seconds(5))
+        try lock.releaseWrite()
+    }
+
+    @Test func anAnonymousHandleToAnUnsealedFileIsRefused() throws {
+        // A valid segment, but in a named (unsealed) file: a crafted anonymous handle to it.
+        let name = uniqueLockName()
+        let named = try RWLock(name: name)
+        defer { try? RWLock.remove(name: name) }
+        let fd = open("/dev/shm/prwlock.\(name)", O_RDWR)
+        defer { close(fd) }
+        var info = stat()
+        fstat(fd, &info)
+        let handle = try #require(RWLock.Handle("prwlock:anonymous:\(getpid()):\(fd):\(info.st_dev):\(info.st_ino)"))
+        do { _ = try RWLock(handle: handle); Issue.record("opened") } catch RWLockError.unsafeSegment {}
+        _ = named
+    }
+
     @Test func groupOrOtherWritableSegmentsAreRefused() throws {
         let valid = try validSegment()
         let name = uniqueLockName()

@@ -99,3 +99,70 @@ import Testing
         try lock.release()
     }
 }
+
+/// The cases an independent review of the protocol found; each failed before its fix.
+@Suite(.serialized) struct ReviewRegressionTests {
+    @Test func aDeadReaderIsRecoveredEvenWhileOtherTrafficKeepsWakingTheWriter() throws {
+        // Every failed try-read backs off and wakes the draining writer; the writer must still
+        // check the dead reader's liveness on schedule.
+        let lock = try RWLock()
+        let holder = try Worker(["hold", lock.handle.description, "read", "60"])
+        try #require(holder.waitForLine(startingWith: "acquired") != nil)
+        holder.kill()
+        let poller = try Worker(["poll-read", lock.handle.description, "20"])
+        poller.waitForLine(startingWith: "started")
+        let start = monotonicSeconds()
+        try lock.acquireWrite(timeout: .seconds(10))
+        #expect(monotonicSeconds() - start < 5)
+        try lock.releaseWrite()
+        poller.kill()
+    }
+
+    @Test func aDeadWriterIsRecoveredByAWaiterUnderASignalStorm() throws {
+        let lock = try RWLock()
+        let holder = try Worker(["hold", lock.handle.description, "write", "60"])
+        try #require(holder.waitForLine(startingWith: "acquired") != nil)
+        let waiter = try Worker(["timed", lock.handle.description, "read", "20000"])
+        usleep(100_000)
+        holder.kill()
+        let end = monotonicSeconds() + 10
+        while waiter.output.isEmpty && monotonicSeconds() < end {
+            waiter.kill(SIGUSR1)  // every signal ends the futex wait early with EINTR
+            usleep(1000)
+        }
+        let line = try #require(waiter.waitForLine(startingWith: "", timeout: 5))
+        #expect(line.hasPrefix("acquired"), "\(line)")
+    }
+
+    @Test func aStoppedQueuedReaderDoesNotHoldWritersOff() throws {
+        let lock = try RWLock()
+        try lock.acquireWrite()
+        let reader = try Worker(["timed", lock.handle.description, "read", "30000"])
+        usleep(200_000)  // the reader is queued behind our write hold
+        #expect(try lock.status().waitingReaders == 1)
+        reader.kill(SIGSTOP)
+        defer { reader.kill(SIGCONT); reader.kill() }
+        try lock.releaseWrite()
+        let writer = try RWLock(handle: lock.handle)
+        try writer.acquireWrite(timeout: .seconds(5))  // defers one reader phase, then claims
+        try writer.releaseWrite()
+    }
+
+    @Test func forkingWhileAnotherThreadIsInTheSlowPathLeavesChildrenWorking() throws {
+        let lock = try RWLock()
+        let worker = try Worker(["fork-busy", lock.handle.description, "40"])
+        #expect(worker.waitForLine(startingWith: "children-ok=", timeout: 60) == "children-ok=40")
+    }
+
+    @Test func aReadReleaseNeverReleasesTheWriteHold() throws {
+        let lock = try RWLock()
+        let other = try RWLock(handle: lock.handle)
+        try lock.acquireRead()
+        try lock.releaseRead()
+        try lock.acquireWrite()
+        #expect(throws: RWLockError.notHeld) { try lock.releaseRead() }  // the double read release
+        #expect(try other.tryAcquireRead() == false)  // the write hold is intact
+        try lock.releaseWrite()
+        #expect(throws: RWLockError.notHeld) { try lock.releaseWrite() }
+    }
+}

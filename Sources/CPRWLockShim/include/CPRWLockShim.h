@@ -12,6 +12,7 @@
 #ifndef CPRWLOCKSHIM_H
 #define CPRWLOCKSHIM_H
 
+#include <pthread.h>
 #include <stdint.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -30,6 +31,12 @@ static inline void cprwlock_store32(uint32_t *p, uint32_t v) {
 }
 static inline void cprwlock_store32_release(uint32_t *p, uint32_t v) {
     __atomic_store_n(p, v, __ATOMIC_RELEASE);
+}
+/// A store that later stores cannot overtake: after it, a release fence (no instruction on x86,
+/// `dmb ish` on ARM) keeps the caller's following writes from becoming visible first.
+static inline void cprwlock_store32_before_later_stores(uint32_t *p, uint32_t v) {
+    __atomic_store_n(p, v, __ATOMIC_RELEASE);
+    __atomic_thread_fence(__ATOMIC_RELEASE);
 }
 static inline uint32_t cprwlock_fetch_add32(uint32_t *p, uint32_t v) {
     return __atomic_fetch_add(p, v, __ATOMIC_SEQ_CST);
@@ -102,17 +109,24 @@ int cprwlock_memfd_create(const char *name);
 /// Seals a memfd against shrinking, growing and further sealing. Returns 0 or -1 (errno set).
 int cprwlock_memfd_seal(int fd);
 
+/// Whether `fd` carries the seals cprwlock_memfd_seal adds. Returns 1, 0, or -errno.
+int cprwlock_memfd_is_sealed(int fd);
+
 // MARK: - Fork registry
 
 /// The slot value that means "not attached in this process".
 #define CPRWLOCK_NO_SLOT UINT32_MAX
 
 /// A participant's process-private view of its attachment. The fast path reads `slot`; the
-/// atfork child handler closes `token_fd` and sets `slot` to CPRWLOCK_NO_SLOT in the child.
+/// slow paths (attach, recovery, detach) run under `mutex`. The atfork handlers take every
+/// binding's mutex before fork() and, in the child, close `token_fd`, set `slot` to
+/// CPRWLOCK_NO_SLOT and re-initialise the mutex, so a child can neither inherit a half-done slow
+/// path nor act with its parent's identity.
 typedef struct cprwlock_binding {
     uint32_t slot;
     int32_t token_fd;
     struct cprwlock_binding *next;
+    pthread_mutex_t mutex;
 } cprwlock_binding;
 
 /// Allocates and registers a binding (slot = NO_SLOT, token_fd = -1). NULL on allocation failure.
@@ -121,11 +135,16 @@ cprwlock_binding *cprwlock_binding_create(void);
 /// Unregisters and frees the binding. Does not close its token.
 void cprwlock_binding_destroy(cprwlock_binding *binding);
 
-/// Opens a fresh file description of `segment_fd` (via /proc/self/fd) as the binding's token,
-/// with no window in which a fork could copy it unregistered. Returns the new fd or -errno.
+/// Locks and unlocks the binding's slow-path mutex.
+void cprwlock_binding_lock(cprwlock_binding *binding);
+void cprwlock_binding_unlock(cprwlock_binding *binding);
+
+/// Opens a fresh file description of `segment_fd` (via /proc/self/fd) as the binding's token.
+/// The caller holds the binding's mutex, so fork() cannot copy a token that is open but not yet
+/// recorded. Returns the new fd or -errno.
 int cprwlock_binding_open_token(cprwlock_binding *binding, int segment_fd);
 
-/// Closes the binding's token (if any) under the registry lock. Returns 0.
+/// Closes the binding's token, if any. The caller holds the binding's mutex. Returns 0.
 int cprwlock_binding_close_token(cprwlock_binding *binding);
 
 /// Number of fork() calls this process has been the child of (for tests).

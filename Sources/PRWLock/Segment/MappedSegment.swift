@@ -74,6 +74,10 @@ final class MappedSegment: @unchecked Sendable {
                 continue
             }
             do throws(RWLockError) {
+                // Only a sealed memory file is an anonymous lock: nobody can shrink it under us.
+                guard (info.st_mode & S_IFMT) == S_IFREG, cprwlock_memfd_is_sealed(fd) == 1 else {
+                    throw .unsafeSegment("the handle names a file that is not a sealed anonymous lock segment")
+                }
                 return try mapValidated(fd: fd, info: info)
             } catch {
                 Syscall.close(fd)

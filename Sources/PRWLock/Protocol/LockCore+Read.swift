@@ -1,0 +1,99 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CPRWLockShim
+
+/// Read acquire and release: R1–R7 and RR1–RR2 of docs/DESIGN.md.
+extension LockCore {
+    /// R1–R3: publish in our own slot, then look for a writer. On failure the publication is
+    /// undone (and a draining writer woken if our slot became empty).
+    @inline(__always)
+    func tryEnterRead(_ me: Int) -> Bool {
+        let previous = cprwlock_fetch_add32(words.readers(me), 1)
+        if LockWord.owner(cprwlock_load32(words.lock)) == 0 && previous < Self.maximumReadHolds {
+            return true
+        }
+        let left = cprwlock_fetch_sub32(words.readers(me), 1) - 1
+        if left == 0 && LockWord.owner(cprwlock_load32(words.lock)) != 0 { wakeWriters() }
+        return false
+    }
+
+    @inline(__always)
+    func acquireRead(deadline: Deadline, isTry: Bool) throws(RWLockError) -> Bool {
+        if let me = fastSlot, tryEnterRead(me) { return true }
+        return try acquireReadSlow(deadline: deadline, isTry: isTry)
+    }
+
+    @inline(never)
+    private func acquireReadSlow(deadline: Deadline, isTry: Bool) throws(RWLockError) -> Bool {
+        let me = try currentSlot()
+        if tryEnterRead(me) { return true }  // the first attempt of a child that just re-attached
+        try checkReadHoldLimit(me)
+        if isTry {
+            // One liveness check of the writer in the way, so that callers who only ever try are
+            // not locked out forever by a dead writer.
+            if let owner = try words.slot(fromOwner: cprwlock_load32(words.lock)), try recoverIfDead(owner) {
+                return tryEnterRead(me)
+            }
+            return false
+        }
+        // R6: queue. Writers defer to queued readers for one reader phase after each write.
+        _ = cprwlock_fetch_add32(words.waitingReaders(me), 1)
+        defer {
+            _ = cprwlock_fetch_sub32(words.waitingReaders(me), 1)
+            wakeWriters()  // a writer may be deferring to this reader
+        }
+        var clock = WaitClock(deadline: deadline)
+        while true {
+            var word = cprwlock_load32(words.lock)
+            guard let owner = try words.slot(fromOwner: word) else {
+                if tryEnterRead(me) { return true }
+                try checkReadHoldLimit(me)
+                continue
+            }
+            if word & LockWord.readersSleeping == 0 {
+                var expected = word
+                guard cprwlock_cas32(words.lock, &expected, word | LockWord.readersSleeping) else { continue }
+                word |= LockWord.readersSleeping
+            }
+            switch clock.sleep(on: words.lock, expecting: word) {
+            case .again:
+                continue
+            case .checkLiveness:
+                _ = try recoverIfDead(owner)
+            case .deadlinePassed:
+                if try recoverIfDead(owner) { continue }
+                throw .timedOut
+            }
+        }
+    }
+
+    private func checkReadHoldLimit(_ me: Int) throws(RWLockError) {
+        if cprwlock_load32(words.readers(me)) >= Self.maximumReadHolds {
+            throw .tooManyReaders(limit: Int(Self.maximumReadHolds))
+        }
+    }
+
+    /// RR1–RR2. Refuses to go below zero: a release without a read hold throws and changes nothing.
+    @inline(__always)
+    func releaseRead() throws(RWLockError) {
+        guard let me = fastSlot else { throw .notHeld }  // a forked child inherits no holds
+        let readers = words.readers(me)
+        var current = cprwlock_load32_relaxed(readers)
+        repeat {
+            if current == 0 { throw .notHeld }
+        } while !cprwlock_cas32(readers, &current, current - 1)
+        if current == 1 && LockWord.owner(cprwlock_load32(words.lock)) != 0 {
+            wakeWriters()  // a writer may be draining
+        }
+    }
+
+    /// Releases this participant's write hold if it has one, else one of its read holds.
+    @inline(__always)
+    func release() throws(RWLockError) {
+        if let me = fastSlot, LockWord.owner(cprwlock_load32_relaxed(words.lock)) == UInt32(me + 1), releaseWrite(me) {
+            return
+        }
+        try releaseRead()
+    }
+}

@@ -1,0 +1,78 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CPRWLockShim
+
+/// Liveness checks and recovery: "Death and recovery" in docs/DESIGN.md.
+extension LockCore {
+    /// Checks slot `slot`'s liveness token; if its owner is dead, clears everything it held.
+    /// Returns true when it cleared something.
+    func recoverIfDead(_ slot: Int) throws(RWLockError) -> Bool {
+        try withSlowPath { () throws(RWLockError) -> Bool in
+            guard let me = fastSlot, slot != me else { return false }
+            let token = binding.pointee.token_fd
+            let result = cprwlock_ofd_trylock(token, Int64(slot))
+            if result == EAGAIN || result == EACCES { return false }  // its owner is alive
+            guard result == 0 else { throw .system(operation: "fcntl(F_OFD_SETLK)", errno: result) }
+            // We hold the slot lock: no live process owns the slot, and no other recoverer runs.
+            defer { _ = cprwlock_ofd_unlock(token, Int64(slot)) }
+            guard slotHasState(slot) else { return false }
+            clear(slot)
+            return true
+        }
+    }
+
+    /// Whether a slot whose slot lock we hold has anything to clear: an attached owner (who must
+    /// be dead), or leftovers that only a corrupt segment can have.
+    private func slotHasState(_ slot: Int) -> Bool {
+        if cprwlock_load32(words.state(slot)) != 0 { return true }
+        if LockWord.owner(cprwlock_load32(words.lock)) == UInt32(slot + 1) { return true }
+        if cprwlock_load64(words.bitmapWord(slot / 64)) & (UInt64(1) << UInt64(slot % 64)) != 0 { return true }
+        return cprwlock_load32(words.readers(slot)) != 0 || cprwlock_load32(words.waitingReaders(slot)) != 0
+    }
+
+    /// Recovery steps 1–4. The caller holds slot `slot`'s slot lock (or is its owner, detaching).
+    func clear(_ slot: Int) {
+        var word = cprwlock_load32(words.lock)
+        if LockWord.owner(word) == UInt32(slot + 1) {
+            if cprwlock_load32(words.holdsWrite(slot)) != 0 {
+                cprwlock_store32(words.ownerDied, 1)  // before W is released: the next writer sees it
+            }
+            while LockWord.owner(word) == UInt32(slot + 1) {
+                if cprwlock_cas32(words.lock, &word, 0) {
+                    if word & LockWord.readersSleeping != 0 { wakeReaders() }
+                    break
+                }
+            }
+        }
+        cprwlock_store32(words.readers(slot), 0)
+        cprwlock_store32(words.waitingReaders(slot), 0)
+        cprwlock_store32(words.waitingWriters(slot), 0)
+        cprwlock_store32(words.holdsWrite(slot), 0)
+        words.clearAttached(slot)
+        cprwlock_store32(words.pid(slot), 0)
+        cprwlock_store32(words.state(slot), 0)
+        wakeWriters()
+    }
+
+    /// Checks the writer in the way and the slots with queued readers.
+    func recoverDeadBlockers(owner: Int?, queued: Int?) throws(RWLockError) -> Bool {
+        var recovered = false
+        if let owner { recovered = try recoverIfDead(owner) || recovered }
+        if queued != nil {
+            for slot in words.attachedSlots() where cprwlock_load32(words.waitingReaders(slot)) != 0 {
+                recovered = try recoverIfDead(slot) || recovered
+            }
+        }
+        return recovered
+    }
+
+    /// Checks every slot that has readers.
+    func recoverDeadReaders() throws(RWLockError) -> Bool {
+        var recovered = false
+        for slot in words.attachedSlots() where cprwlock_load32(words.readers(slot)) != 0 {
+            recovered = try recoverIfDead(slot) || recovered
+        }
+        return recovered
+    }
+}

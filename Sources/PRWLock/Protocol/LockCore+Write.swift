@@ -1,0 +1,207 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CPRWLockShim
+
+/// Write acquire and release: W1–W4 and WR1–WR5 of docs/DESIGN.md, and waking writers.
+extension LockCore {
+    /// W1–W4 without waiting. `claimed` tells whether this participant now owns W and must
+    /// drain the readers.
+    @inline(__always)
+    func tryEnterWrite(_ me: Int) -> (granted: Bool, claimed: Bool) {
+        if queuedReaderSlot() != nil { return (false, false) }
+        var expected: UInt32 = 0
+        guard cprwlock_cas32(words.lock, &expected, UInt32(me + 1)) else { return (false, false) }
+        if busyReaderSlot() != nil { return (false, true) }
+        // The caller's writes to the protected data must not become visible before this flag:
+        // recovery reads it to decide whether a dead writer may have left the data half-written.
+        cprwlock_store32_before_later_stores(words.holdsWrite(me), 1)
+        return (true, true)
+    }
+
+    @inline(__always)
+    func queuedReaderSlot() -> Int? {
+        words.firstAttachedSlot(where: { cprwlock_load32(words.waitingReaders($0)) != 0 })
+    }
+
+    @inline(__always)
+    func busyReaderSlot() -> Int? {
+        words.firstAttachedSlot(where: { cprwlock_load32(words.readers($0)) != 0 })
+    }
+
+    @inline(__always)
+    func acquireWrite(deadline: Deadline, isTry: Bool) throws(RWLockError) -> Bool {
+        if let me = fastSlot {
+            let attempt = tryEnterWrite(me)
+            if attempt.granted { return true }
+            return try acquireWriteSlow(me, claimed: attempt.claimed, deadline: deadline, isTry: isTry)
+        }
+        return try acquireWriteSlow(currentSlot(), claimed: false, deadline: deadline, isTry: isTry)
+    }
+
+    @inline(never)
+    private func acquireWriteSlow(_ me: Int, claimed: Bool, deadline: Deadline, isTry: Bool) throws(RWLockError) -> Bool {
+        var clock = WaitClock(deadline: deadline)
+        if claimed { return try drain(me, clock: &clock, isTry: isTry) }
+        _ = cprwlock_fetch_add32(words.waitingWriters(me), 1)
+        defer { _ = cprwlock_fetch_sub32(words.waitingWriters(me), 1) }
+        var deferringSince: Int64?
+        var checkedOnce = false
+        // Claim: wait until no writer owns W and no reader is queued behind the last writer (for at
+        // most one reader phase; a try does not defer at all).
+        func blockers() throws(RWLockError) -> (owner: Int?, queued: Int?) {
+            let word = cprwlock_load32(words.lock)
+            let owner = try words.slot(fromOwner: word)
+            if owner == nil && word != 0 {
+                throw .corruptSegment("lock word 0x\(String(word, radix: 16)) has flags set but no writer")
+            }
+            guard owner == nil, !isTry, let queued = queuedReaderSlot() else { return (owner, nil) }
+            let now = Deadline.now()
+            let since = deferringSince ?? now
+            deferringSince = since
+            return (nil, now - since < Self.readerPhaseNanoseconds ? queued : nil)
+        }
+        while true {
+            let (owner, queued) = try blockers()
+            if owner == nil && queued == nil {
+                var expected: UInt32 = 0
+                if cprwlock_cas32(words.lock, &expected, UInt32(me + 1)) { break }
+                continue
+            }
+            if isTry {
+                if !checkedOnce, try recoverDeadBlockers(owner: owner, queued: queued) {
+                    checkedOnce = true
+                    continue
+                }
+                return false
+            }
+            let event = prepareToWaitOnEvent()
+            // Re-check after announcing ourselves: every change from now on bumps E.
+            let again = try blockers()
+            if again.owner == nil && again.queued == nil { continue }
+            let phaseEnd = deferringSince.map { $0 &+ Self.readerPhaseNanoseconds } ?? .max
+            switch clock.sleep(on: words.event, expecting: event, wakeBy: phaseEnd) {
+            case .again:
+                continue
+            case .checkLiveness:
+                _ = try recoverDeadBlockers(owner: again.owner, queued: again.queued)
+            case .deadlinePassed:
+                if try recoverDeadBlockers(owner: again.owner, queued: again.queued) { continue }
+                throw .timedOut
+            }
+        }
+        return try drain(me, clock: &clock, isTry: isTry)
+    }
+
+    /// W3 with waiting: this participant has claimed W; wait until no attached slot has readers.
+    /// Every way out but success gives the claim up, so queued readers are never stranded.
+    private func drain(_ me: Int, clock: inout WaitClock, isTry: Bool) throws(RWLockError) -> Bool {
+        do throws(RWLockError) {
+            var checkedOnce = false
+            while true {
+                if busyReaderSlot() == nil {
+                    cprwlock_store32_before_later_stores(words.holdsWrite(me), 1)
+                    return true
+                }
+                if isTry {
+                    if !checkedOnce, try recoverDeadReaders() {
+                        checkedOnce = true
+                        continue
+                    }
+                    abandonClaim(me)
+                    return false
+                }
+                let event = prepareToWaitOnEvent()
+                if busyReaderSlot() == nil { continue }
+                switch clock.sleep(on: words.event, expecting: event) {
+                case .again:
+                    continue
+                case .checkLiveness:
+                    _ = try recoverDeadReaders()
+                case .deadlinePassed:
+                    if try recoverDeadReaders() { continue }
+                    throw RWLockError.timedOut
+                }
+            }
+        } catch {
+            abandonClaim(me)
+            throw error
+        }
+    }
+
+    /// WR1–WR5. Returns false when this participant holds no write lock. The exchange on
+    /// `holdsWrite` lets only one of several racing releases through.
+    @inline(__always)
+    func releaseWrite(_ me: Int) -> Bool {
+        guard LockWord.owner(cprwlock_load32_relaxed(words.lock)) == UInt32(me + 1),
+              cprwlock_exchange32(words.holdsWrite(me), 0) == 1
+        else { return false }
+        if cprwlock_load32_relaxed(words.ownerDied) != 0 {
+            cprwlock_store32(words.ownerDied, 0)  // this writer was told at acquisition and finished
+        }
+        abandonClaim(me)
+        return true
+    }
+
+    /// Releases the write hold, or throws `notHeld`.
+    @inline(__always)
+    func releaseWrite() throws(RWLockError) {
+        guard let me = fastSlot, releaseWrite(me) else { throw .notHeld }
+    }
+
+    /// Gives up W (write release, timeout, a try that found readers): readers that queued behind
+    /// it are woken, and so are writers.
+    @inline(__always)
+    func abandonClaim(_ me: Int) {
+        var word = cprwlock_load32_relaxed(words.lock)
+        while LockWord.owner(word) == UInt32(me + 1) {
+            if cprwlock_cas32(words.lock, &word, 0) {
+                if word & LockWord.readersSleeping != 0 { wakeReaders() }
+                break
+            }
+        }
+        wakeWriters()
+    }
+
+    @inline(never)
+    func wakeReaders() { _ = cprwlock_futex_wake_all(words.lock) }
+
+    // MARK: - Waking writers
+
+    /// Sets WRITERS_SLEEPING in E and returns the value to sleep on.
+    func prepareToWaitOnEvent() -> UInt32 {
+        var event = cprwlock_load32(words.event)
+        while event & EventWord.writersSleeping == 0 {
+            if cprwlock_cas32(words.event, &event, event | EventWord.writersSleeping) {
+                return event | EventWord.writersSleeping
+            }
+        }
+        return event
+    }
+
+    /// Bumps E and wakes every sleeping writer, only when one announced it sleeps.
+    @inline(__always)
+    func wakeWriters() {
+        let event = cprwlock_load32(words.event)
+        if event & EventWord.writersSleeping != 0 { wakeSleepingWriters(event) }
+    }
+
+    @inline(never)
+    private func wakeSleepingWriters(_ seen: UInt32) {
+        var event = seen
+        while event & EventWord.writersSleeping != 0 {
+            if cprwlock_cas32(words.event, &event, (event &+ EventWord.increment) & ~EventWord.writersSleeping) {
+                _ = cprwlock_futex_wake_all(words.event)
+                return
+            }
+        }
+    }
+
+    /// Whether this participant holds the write lock.
+    var holdsWrite: Bool {
+        guard let me = fastSlot else { return false }
+        return LockWord.owner(cprwlock_load32(words.lock)) == UInt32(me + 1) && cprwlock_load32(words.holdsWrite(me)) == 1
+    }
+
+    var previousWriterDied: Bool { cprwlock_load32(words.ownerDied) != 0 }
+}
