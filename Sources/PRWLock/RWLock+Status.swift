@@ -28,7 +28,7 @@ extension RWLock {
             public let isSelf: Bool
         }
 
-        /// Read holds across all processes.
+        /// Read holds across all live processes.
         public let readers: Int
         /// The process holding or claiming the write lock, if any.
         public let writerPID: pid_t?
@@ -95,12 +95,15 @@ extension LockCore {
                 isSelf: slot == me))
         }
         let writer = writerSlot.map { slot in participants.first(where: { $0.slot == slot }) } ?? nil
+        // Totals count the living: a dead participant's counts are cleared when someone waiting
+        // for it recovers its slot, and until then it is listed as dead.
+        let living = participants.filter(\.isAlive)
         return RWLock.Status(
-            readers: participants.reduce(0) { $0 + $1.readers },
+            readers: living.reduce(0) { $0 + $1.readers },
             writerPID: writerSlot.map { pid_t(bitPattern: cprwlock_load32(words.pid($0))) },
             writerHolds: writer?.holdsWrite ?? false,
-            waitingReaders: participants.reduce(0) { $0 + $1.waitingReaders },
-            waitingWriters: participants.reduce(0) { $0 + $1.waitingWriters },
+            waitingReaders: living.reduce(0) { $0 + $1.waitingReaders },
+            waitingWriters: living.reduce(0) { $0 + $1.waitingWriters },
             previousWriterDied: previousWriterDied,
             participants: participants,
             capacity: words.slotCount)

@@ -15,6 +15,9 @@
 //   prwlock-test-worker create-named NAME UMASK PERMISSIONS   create under that umask, print "mode=OCTAL"
 //   prwlock-test-worker open-named NAME                       open (or create), take write once, print "ok"
 //   prwlock-test-worker fastpath HANDLE COUNT                 COUNT uncontended read and write pairs
+//   prwlock-test-worker victim HANDLE OPS                     attach, then OPS (e.g. "read,write"): each a
+//                                                            timed acquire and release; run with
+//                                                            PRWLOCK_CRASH_POINT set to die on the way
 //   prwlock-test-worker poll-read HANDLE SECONDS              tryAcquireRead every 0.5 ms
 //   prwlock-test-worker fork-busy HANDLE COUNT                fork COUNT times while a thread keeps the
 //                                                            slow path busy; print "children-ok=N"
@@ -301,6 +304,24 @@ case "fastpath":
         }
     } catch {
         fail("fastpath: \(error)")
+    }
+    say("done")
+
+case "victim":
+    let lock = openLock(arguments[2])
+    say("attached")
+    do {
+        for op in arguments[3].split(separator: ",") {
+            if op == "read" {
+                try lock.acquireRead(timeout: .seconds(20))
+                try lock.releaseRead()
+            } else {
+                try lock.acquireWrite(timeout: .seconds(20))
+                try lock.releaseWrite()
+            }
+        }
+    } catch {
+        fail("victim: \(error)")
     }
     say("done")
 

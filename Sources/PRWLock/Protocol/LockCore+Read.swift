@@ -10,10 +10,13 @@ extension LockCore {
     @inline(__always)
     func tryEnterRead(_ me: Int) -> Bool {
         let previous = cprwlock_fetch_add32(words.readers(me), 1)
+        CrashPoint.reach(.readPublished)
         if LockWord.owner(cprwlock_load32(words.lock)) == 0 && previous < Self.maximumReadHolds {
+            CrashPoint.reach(.readGranted)
             return true
         }
         let left = cprwlock_fetch_sub32(words.readers(me), 1) - 1
+        CrashPoint.reach(.readBackedOff)
         if left == 0 && LockWord.owner(cprwlock_load32(words.lock)) != 0 { wakeWriters() }
         return false
     }
@@ -39,6 +42,7 @@ extension LockCore {
         }
         // R6: queue. Writers defer to queued readers for one reader phase after each write.
         _ = cprwlock_fetch_add32(words.waitingReaders(me), 1)
+        CrashPoint.reach(.readQueued)
         defer {
             _ = cprwlock_fetch_sub32(words.waitingReaders(me), 1)
             wakeWriters()  // a writer may be deferring to this reader
@@ -56,6 +60,7 @@ extension LockCore {
                 guard cprwlock_cas32(words.lock, &expected, word | LockWord.readersSleeping) else { continue }
                 word |= LockWord.readersSleeping
             }
+            CrashPoint.reach(.readSleeping)
             switch clock.sleep(on: words.lock, expecting: word) {
             case .again:
                 continue
@@ -83,6 +88,7 @@ extension LockCore {
         repeat {
             if current == 0 { throw .notHeld }
         } while !cprwlock_cas32(readers, &current, current - 1)
+        CrashPoint.reach(.readReleased)
         if current == 1 && LockWord.owner(cprwlock_load32(words.lock)) != 0 {
             wakeWriters()  // a writer may be draining
         }

@@ -17,7 +17,8 @@ extension LockCore {
             // We hold the slot lock: no live process owns the slot, and no other recoverer runs.
             defer { _ = cprwlock_ofd_unlock(token, Int64(slot)) }
             guard slotHasState(slot) else { return false }
-            clear(slot)
+            CrashPoint.reach(.recoverySlotLocked)
+            clear(slot, recovering: true)
             return true
         }
     }
@@ -32,7 +33,8 @@ extension LockCore {
     }
 
     /// Recovery steps 1–4. The caller holds slot `slot`'s slot lock (or is its owner, detaching).
-    func clear(_ slot: Int) {
+    /// `recovering` marks the crash points of recovery (attach and detach clear slots too).
+    func clear(_ slot: Int, recovering: Bool = false) {
         var word = cprwlock_load32(words.lock)
         if LockWord.owner(word) == UInt32(slot + 1) {
             if cprwlock_load32(words.holdsWrite(slot)) != 0 {
@@ -45,11 +47,14 @@ extension LockCore {
                 }
             }
         }
+        if recovering { CrashPoint.reach(.recoveryWriterCleared) }
         cprwlock_store32(words.readers(slot), 0)
         cprwlock_store32(words.waitingReaders(slot), 0)
         cprwlock_store32(words.waitingWriters(slot), 0)
         cprwlock_store32(words.holdsWrite(slot), 0)
+        if recovering { CrashPoint.reach(.recoveryReadersCleared) }
         words.clearAttached(slot)
+        if recovering { CrashPoint.reach(.recoveryDetached) }
         cprwlock_store32(words.pid(slot), 0)
         cprwlock_store32(words.state(slot), 0)
         wakeWriters()

@@ -12,10 +12,13 @@ extension LockCore {
         if queuedReaderSlot() != nil { return (false, false) }
         var expected: UInt32 = 0
         guard cprwlock_cas32(words.lock, &expected, UInt32(me + 1)) else { return (false, false) }
+        CrashPoint.reach(.writeClaimed)
         if busyReaderSlot() != nil { return (false, true) }
+        CrashPoint.reach(.writeDrained)
         // The caller's writes to the protected data must not become visible before this flag:
         // recovery reads it to decide whether a dead writer may have left the data half-written.
         cprwlock_store32_before_later_stores(words.holdsWrite(me), 1)
+        CrashPoint.reach(.writeHolding)
         return (true, true)
     }
 
@@ -44,8 +47,10 @@ extension LockCore {
         var clock = WaitClock(deadline: deadline)
         if claimed { return try drain(me, clock: &clock, isTry: isTry) }
         _ = cprwlock_fetch_add32(words.waitingWriters(me), 1)
+        CrashPoint.reach(.writeQueued)
         defer { _ = cprwlock_fetch_sub32(words.waitingWriters(me), 1) }
         var deferringSince: Int64?
+        var phaseEndChecked = false
         var checkedOnce = false
         // Claim: wait until no writer owns W and no reader is queued behind the last writer (for at
         // most one reader phase; a try does not defer at all).
@@ -59,13 +64,23 @@ extension LockCore {
             let now = Deadline.now()
             let since = deferringSince ?? now
             deferringSince = since
-            return (nil, now - since < Self.readerPhaseNanoseconds ? queued : nil)
+            if now - since < Self.readerPhaseNanoseconds { return (nil, queued) }
+            if !phaseEndChecked {
+                // Readers still queued after a whole phase may be dead: a dead queued reader would
+                // otherwise cost every later writer a phase, and it is recovered only here.
+                phaseEndChecked = true
+                _ = try recoverDeadBlockers(owner: nil, queued: queued)
+            }
+            return (nil, nil)
         }
         while true {
             let (owner, queued) = try blockers()
             if owner == nil && queued == nil {
                 var expected: UInt32 = 0
-                if cprwlock_cas32(words.lock, &expected, UInt32(me + 1)) { break }
+                if cprwlock_cas32(words.lock, &expected, UInt32(me + 1)) {
+                    CrashPoint.reach(.writeClaimed)
+                    break
+                }
                 continue
             }
             if isTry {
@@ -80,6 +95,7 @@ extension LockCore {
             let again = try blockers()
             if again.owner == nil && again.queued == nil { continue }
             let phaseEnd = deferringSince.map { $0 &+ Self.readerPhaseNanoseconds } ?? .max
+            CrashPoint.reach(.writeSleeping)
             switch clock.sleep(on: words.event, expecting: event, wakeBy: phaseEnd) {
             case .again:
                 continue
@@ -100,7 +116,9 @@ extension LockCore {
             var checkedOnce = false
             while true {
                 if busyReaderSlot() == nil {
+                    CrashPoint.reach(.writeDrained)
                     cprwlock_store32_before_later_stores(words.holdsWrite(me), 1)
+                    CrashPoint.reach(.writeHolding)
                     return true
                 }
                 if isTry {
@@ -113,6 +131,7 @@ extension LockCore {
                 }
                 let event = prepareToWaitOnEvent()
                 if busyReaderSlot() == nil { continue }
+                CrashPoint.reach(.writeSleeping)
                 switch clock.sleep(on: words.event, expecting: event) {
                 case .again:
                     continue
@@ -136,9 +155,11 @@ extension LockCore {
         guard LockWord.owner(cprwlock_load32_relaxed(words.lock)) == UInt32(me + 1),
               cprwlock_exchange32(words.holdsWrite(me), 0) == 1
         else { return false }
+        CrashPoint.reach(.writeReleaseFlagCleared)
         if cprwlock_load32_relaxed(words.ownerDied) != 0 {
             cprwlock_store32(words.ownerDied, 0)  // this writer was told at acquisition and finished
         }
+        CrashPoint.reach(.writeReleaseNoticeCleared)
         abandonClaim(me)
         return true
     }
@@ -156,6 +177,7 @@ extension LockCore {
         var word = cprwlock_load32_relaxed(words.lock)
         while LockWord.owner(word) == UInt32(me + 1) {
             if cprwlock_cas32(words.lock, &word, 0) {
+                CrashPoint.reach(.writeReleaseReleased)
                 if word & LockWord.readersSleeping != 0 { wakeReaders() }
                 break
             }

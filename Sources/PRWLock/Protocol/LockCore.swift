@@ -101,9 +101,11 @@ final class LockCore: @unchecked Sendable {
                         _ = cprwlock_binding_close_token(binding)
                         throw .system(operation: "fcntl(F_OFD_SETLK)", errno: result)
                     }
+                    CrashPoint.reach(.attachSlotLocked)
                     clear(slot)  // whatever a dead owner (or a corrupt segment) left behind
                     cprwlock_store32(words.pid(slot), UInt32(bitPattern: getpid()))
                     cprwlock_store32(words.state(slot), 1)
+                    CrashPoint.reach(.attachStateSet)
                     words.setAttached(slot)
                     cprwlock_store32(bindingSlot, UInt32(slot))
                     return
