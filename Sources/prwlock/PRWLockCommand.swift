@@ -5,8 +5,11 @@ import PRWLock
 struct PRWLockCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "prwlock",
-        abstract: "Process-shared reader-writer locks: inspect, remove and benchmark them.",
-        subcommands: [StatusCommand.self, RemoveCommand.self, BenchCommand.self, BenchWorkerCommand.self])
+        abstract: "Process-shared reader-writer locks: inspect, remove, benchmark and torture them.",
+        subcommands: [
+            StatusCommand.self, RemoveCommand.self, BenchCommand.self, TortureCommand.self,
+            BenchWorkerCommand.self, TortureWorkerCommand.self,
+        ])
 }
 
 /// The name of a named lock, shared by the subcommands that take one.

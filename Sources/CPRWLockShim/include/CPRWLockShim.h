@@ -54,6 +54,9 @@ static inline bool cprwlock_cas32(uint32_t *p, uint32_t *expected, uint32_t desi
 static inline uint64_t cprwlock_load64(const uint64_t *p) {
     return __atomic_load_n(p, __ATOMIC_SEQ_CST);
 }
+static inline void cprwlock_store64(uint64_t *p, uint64_t v) {
+    __atomic_store_n(p, v, __ATOMIC_SEQ_CST);
+}
 static inline uint64_t cprwlock_fetch_or64(uint64_t *p, uint64_t v) {
     return __atomic_fetch_or(p, v, __ATOMIC_SEQ_CST);
 }

@@ -1,0 +1,80 @@
+import CPRWLockShim
+import Foundation
+
+/// The shared file of a torture run: the canary record the lock protects, a stop flag, each
+/// worker's "inside" marker, and per-spawn counters (a killed worker's counts survive it).
+struct TortureState: @unchecked Sendable {
+    // @unchecked: a pointer into a MAP_SHARED file; shared fields are accessed atomically.
+    static let maxWorkers = 64
+    static let maxSpawns = 1 << 16
+    static let spawnStride = 64
+    static let size = 8192 + maxSpawns * spawnStride
+
+    /// Words of the canary: [0] start sequence, [1...14] data, [15] end sequence.
+    static let canaryWords = 16
+
+    let path: String
+    let base: UnsafeMutableRawPointer
+
+    static func create(tag: String) throws -> TortureState {
+        let path = "/dev/shm/prwlock-torture-\(tag)"
+        let fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0o600)
+        guard fd >= 0 else { throw BenchError("cannot create \(path)") }
+        ftruncate(fd, off_t(size))
+        close(fd)
+        return try TortureState(path: path)
+    }
+
+    init(path: String) throws {
+        let fd = open(path, O_RDWR)
+        guard fd >= 0, let address = mmap(nil, Self.size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0), address != MAP_FAILED else {
+            throw BenchError("cannot map \(path)")
+        }
+        close(fd)
+        self.path = path
+        self.base = address
+    }
+
+    func canary(_ index: Int) -> UnsafeMutablePointer<UInt32> {
+        precondition(index < Self.canaryWords)
+        return (base + index * 4).assumingMemoryBound(to: UInt32.self)
+    }
+
+    var stop: UnsafeMutablePointer<UInt32> { (base + 256).assumingMemoryBound(to: UInt32.self) }
+
+    /// Worker `index`'s marker: pid << 2 | 1 (reading) or 2 (writing); 0 outside.
+    func inside(_ index: Int) -> UnsafeMutablePointer<UInt64> {
+        precondition(index < Self.maxWorkers)
+        return (base + 1024 + index * 64).assumingMemoryBound(to: UInt64.self)
+    }
+
+    enum Counter: Int, CaseIterable {
+        case operations, tornReads, explainedTornReads, overlaps, timeouts, tryFailures, repairs, longestAcquireNanoseconds
+    }
+
+    func counter(_ spawn: Int, _ counter: Counter) -> UnsafeMutablePointer<Int64> {
+        precondition(spawn < Self.maxSpawns)
+        return (base + 8192 + spawn * Self.spawnStride + counter.rawValue * 8).assumingMemoryBound(to: Int64.self)
+    }
+
+    func total(_ counter: Counter, spawns: Int) -> Int64 {
+        (0..<spawns).reduce(0) { $0 + self.counter($1, counter).pointee }
+    }
+
+    func maximum(_ counter: Counter, spawns: Int) -> Int64 {
+        (0..<spawns).map { self.counter($0, counter).pointee }.max() ?? 0
+    }
+}
+
+/// A small, seedable random generator (SplitMix64): runs can be replayed from their seed.
+struct SplitMix64: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
