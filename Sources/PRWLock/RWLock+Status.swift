@@ -42,12 +42,17 @@ extension RWLock {
         public let participants: [Participant]
         /// How many processes can attach at once.
         public let capacity: Int
+        /// For a named lock: false when its name now refers to another file (the name was removed,
+        /// for example by systemd's RemoveIPC at logout, and a new lock created under it), so this
+        /// instance and new openers no longer share a lock. nil for anonymous locks.
+        public let nameIsCurrent: Bool?
 
         public var description: String {
             var lines: [String] = []
             let writer = writerPID.map { "pid \($0) (\(writerHolds ? "holding" : "waiting for readers to leave"))" } ?? "none"
             lines.append("writer: \(writer); readers: \(readers); waiting: \(waitingWriters) writer(s), \(waitingReaders) reader(s)")
             if previousWriterDied { lines.append("previous writer died holding the lock: the next writer should repair the data") }
+            if nameIsCurrent == false { lines.append("warning: the lock's name now refers to a different lock (removed and recreated)") }
             lines.append("processes attached: \(participants.count) of \(capacity)")
             for p in participants {
                 var flags: [String] = []
@@ -65,12 +70,18 @@ extension RWLock {
 
     /// Who holds and who waits for this lock right now. Makes no change to the lock.
     public func status() throws -> Status {
-        try core.status()
+        var nameIsCurrent: Bool?
+        if let name {
+            var info = stat()
+            nameIsCurrent = stat(LockName.path(name), &info) == 0
+                && UInt64(info.st_dev) == core.segment.device && UInt64(info.st_ino) == core.segment.inode
+        }
+        return try core.status(nameIsCurrent: nameIsCurrent)
     }
 }
 
 extension LockCore {
-    func status() throws(RWLockError) -> RWLock.Status {
+    func status(nameIsCurrent: Bool?) throws(RWLockError) -> RWLock.Status {
         let me = try currentSlot()  // a forked child attaches first: it needs its own token
         var participants: [RWLock.Status.Participant] = []
         let word = cprwlock_load32(words.lock)
@@ -106,6 +117,7 @@ extension LockCore {
             waitingWriters: living.reduce(0) { $0 + $1.waitingWriters },
             previousWriterDied: previousWriterDied,
             participants: participants,
-            capacity: words.slotCount)
+            capacity: words.slotCount,
+            nameIsCurrent: nameIsCurrent)
     }
 }

@@ -32,6 +32,7 @@ struct StatusCommand: ParsableCommand {
                 "waitingWriters": status.waitingWriters,
                 "previousWriterDied": status.previousWriterDied,
                 "capacity": status.capacity,
+                "nameIsCurrent": status.nameIsCurrent as Any,
                 "participants": others.map { p in
                     ["pid": Int(p.pid), "slot": p.slot, "readers": p.readers, "holdsWrite": p.holdsWrite,
                      "waitingReaders": p.waitingReaders, "waitingWriters": p.waitingWriters, "alive": p.isAlive] as [String: Any]

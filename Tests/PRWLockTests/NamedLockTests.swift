@@ -185,3 +185,37 @@ import Testing
         _ = target
     }
 }
+
+/// What happens when someone changes a named lock's file under the processes using it. These
+/// outcomes are documented in the README's security section.
+@Suite(.serialized) struct SegmentTamperingTests {
+    @Test func aNameRemovedAndRecreatedIsReportedAsNoLongerCurrent() throws {
+        // systemd's RemoveIPC=yes unlinks a user's /dev/shm files at logout; the next opener
+        // creates a new, unrelated lock under the same name.
+        let name = uniqueLockName()
+        let old = try RWLock(name: name)
+        #expect(try old.status().nameIsCurrent == true)
+        try RWLock.remove(name: name)
+        #expect(try old.status().nameIsCurrent == false)
+        let fresh = try RWLock(name: name)
+        defer { try? RWLock.remove(name: name) }
+        #expect(try old.status().nameIsCurrent == false)
+        #expect(try fresh.status().nameIsCurrent == true)
+        #expect(try RWLock().status().nameIsCurrent == nil)
+    }
+
+    @Test func aSegmentTruncatedWhileInUseKillsItsUsersWithSIGBUS() throws {
+        // The documented limit: a named segment is an ordinary file, and truncating it (which only
+        // its owner, or users it was shared with, can do) unmaps it from every process. New
+        // openers refuse the short file.
+        let name = uniqueLockName()
+        let lock = try RWLock(name: name)
+        defer { try? RWLock.remove(name: name) }
+        let user = try Worker(["hold", lock.handle.description, "read", "0.5"])
+        #expect(user.waitForLine(startingWith: "acquired") != nil)
+        #expect(truncate("/dev/shm/prwlock.\(name)", 0) == 0)
+        #expect(user.waitForExit() != nil)
+        #expect(user.process.terminationReason == .uncaughtSignal && user.process.terminationStatus == SIGBUS)
+        do { _ = try RWLock(name: name); Issue.record("opened a truncated segment") } catch RWLockError.corruptSegment {}
+    }
+}
