@@ -1,29 +1,34 @@
 /*
- * prwlock.pml -- Promela model of the swift-prwlock protocol (docs/DESIGN.md,
- * Sources/PRWLock/Protocol/*.swift). See spec/README.md for the mapping, the abstractions and
- * the properties. spec/check runs every configuration and every mutant.
+ * prwlock.pml -- Promela model of the swift-prwlock protocol as built
+ * (docs/DESIGN.md; Sources/PRWLock/Protocol/LockCore*.swift, WaitClock.swift).
+ * spec/README.md maps every element to the code and lists the abstractions; spec/check runs
+ * every configuration, property and mutant.
  *
- * Three participants (one thread each) on slots 0..2; process p owns slot p. Every shared-memory
- * access of the code is one Promela statement (an `atomic` groups exactly one load, store or RMW
- * with the purely local bookkeeping around it), so a participant can be killed between any two of
- * them: the killer process sets alive[v] = 0 and drops every OFD byte lock of v's description,
- * and v's body is left through `unless { !alive[me] }`.
+ * NP participants (2 or 3, one thread each); participant p owns slot p. Every access of the code
+ * to a shared word is one Promela step; an `atomic` holds exactly one such access plus local and
+ * ghost bookkeeping (the exceptions, all stutter-equivalent, are listed in the README). A
+ * participant can die between any two steps: the killer sets alive[v] = 0 and drops every OFD
+ * byte lock of v's file description, and v's body is abandoned through `unless { !alive[me] }`.
  *
- * Configuration macros (spin -D...):
- *   LIVE        infinite acquire/release loops (for the LTL properties); default: ITER rounds
- *   ITER        rounds per participant when !LIVE (default 2)
- *   MAXKILL     deaths in a run (default 1)
- *   SPUR        spurious futex wake-ups in a run (default 1)
- *   PHASES      reader phases that may run out (2 ms bound) in a run (default 1)
- *   NO_TRY, NO_TIMED   drop try / timed acquisitions
- *   ROLE0..2    0 reader, 1 writer, 2 either (default: 1, 0, 2)
- *   FIX_PHASE_SPIN     the suggested fix for the phase-end busy wait (README, "Findings")
- * Mutants: MUTANT_xxx, see the #ifdef blocks and spec/mutants/.
+ * Configuration (spin -D...):
+ *   NP          participants, 2 or 3 (default 3)
+ *   ROLE0..2    0 reads, 1 writes, 2 either, chosen each round (defaults 1, 2, 0)
+ *   LIVE        endless rounds (liveness); otherwise ITER rounds (default 2)
+ *   MAXKILL     deaths per run (default 1); a dead participant may restart and re-attach
+ *   SPUR        spurious futex wake-ups per run (default 1)
+ *   PHASES      reader phases that may run out (the 2 ms bound) per run (default 1)
+ *   TMO         deadlines that may pass per run (default 1): time-outs are finitely many
+ *   NO_TRY, NO_TIMED, NO_FOREVER   leave out try / timed / untimed acquisitions
+ *   FIX_PHASE_SPIN   the fix proposed in the README ("Findings")
+ * Mutants: MUTANT_* (the #ifdef blocks below; spec/mutants/ lists them).
  */
 
-#define N 3
-#define RS 128                      /* READERS_SLEEPING, bit 31 of W */
-#define OWN(w) ((w) & 127)          /* OWNER: slot + 1, 0 = no writer */
+#define N 3                         /* array size; participants use slots 0..NP-1 */
+#ifndef NP
+#define NP 3
+#endif
+#define RS 128                      /* READERS_SLEEPING (bit 31 of W)      */
+#define OWN(w) ((w) & 127)          /* OWNER = slot + 1; 0: no writer       */
 
 #ifndef ITER
 #define ITER 2
@@ -37,37 +42,39 @@
 #ifndef PHASES
 #define PHASES 1
 #endif
+#ifndef TMO
+#define TMO 1
+#endif
 #ifndef ROLE0
 #define ROLE0 1
 #endif
 #ifndef ROLE1
-#define ROLE1 0
+#define ROLE1 2
 #endif
 #ifndef ROLE2
-#define ROLE2 2
+#define ROLE2 0
 #endif
 
 #define FOREVER 0
 #define TRY     1
 #define TIMED   2
-
 #define AGAIN    0
 #define CHECK    1
 #define DEADLINE 2
 
-/* ---------------------------------------------------------------- shared memory */
-byte W;                 /* lock word: OWNER | READERS_SLEEPING                       */
-bool EWS;               /* E bit 0: WRITERS_SLEEPING                                 */
-bool bumped[N];         /* E's sequence moved since p took its snapshot (see README) */
+/* ------------------------------------------------------------------ shared memory */
+byte W;             /* lock word                                                  */
+bool EWS;           /* E bit 0, WRITERS_SLEEPING                                   */
+bool bumped[N];     /* E's sequence has moved since p's snapshot (abstracts bits 1-31) */
 bool ownerDied;
-byte R[N];              /* slot.readers                                              */
-byte WR[N];             /* slot.waitingReaders                                       */
-bool HW[N];             /* slot.holdsWrite                                           */
-bool ST[N];             /* slot.state (1 attached)                                   */
-byte BM;                /* attached bitmap, one word: bit s                          */
-byte SLK[N];            /* OFD byte lock s: holder process + 1, 0 free               */
+byte R[N];          /* slot.readers                                               */
+byte WR[N];         /* slot.waitingReaders                                        */
+bool HW[N];         /* slot.holdsWrite                                            */
+bool ST[N];         /* slot.state                                                 */
+byte BM;            /* attached bitmap word (bit s)                               */
+byte SLK[N];        /* OFD lock on byte s of the file: holder participant + 1, 0 free */
 
-/* kernel: futex waiter sets */
+/* kernel futex queues */
 bool qW[N];
 bool qE[N];
 
@@ -77,97 +84,89 @@ bool running[N];
 byte kills;
 byte spur = SPUR;
 byte phases = PHASES;
+byte tmo = TMO;          /* deadlines that may pass in a run */
 
-/* ghosts (never read by the protocol) */
-bool inR[N];            /* in a read critical section                                */
-bool inW[N];            /* holds for write (from holdsWrite = 1 to WR2)              */
-bool att[N];            /* attach finished (the participant is up)                   */
-bool waiting[N];        /* inside a blocking (non-try) acquire                       */
-bool rd[N];             /* inside read acquire / hold / release                      */
-bool wr[N];             /* inside write acquire / hold / release                     */
-bool mustNotice;        /* a writer died with holdsWrite = 1, and no writer that was told
-                           (and acquired after that death) has finished its release     */
-byte hwDeaths;          /* deaths with holdsWrite = 1 so far                           */
+/* ghosts: read only by the properties */
+bool inR[N];        /* holds for read                                             */
+bool inW[N];        /* holds for write: holdsWrite = 1 until WR2                  */
+bool att[N];        /* attach finished: the participant is up                     */
+bool rd[N];         /* inside a read acquire, hold or release                     */
+bool wr[N];         /* inside a write acquire, hold or release                    */
+bool waiting[N];    /* inside a blocking (non-try) acquire                        */
+bool mustNotice;    /* a writer died with holdsWrite = 1 and no writer that was told has
+                       finished its release since                                  */
+byte hwDeaths;      /* deaths with holdsWrite = 1 so far                          */
 
-/* ---------------------------------------------------------------- futexes */
+/* ------------------------------------------------------------------ futexes */
 inline wakeAllW() { d_step { qW[0] = 0; qW[1] = 0; qW[2] = 0 } }
 
 inline wakeAllE() {
 #ifdef MUTANT_WAKE_ONE
-  /* futex_wake(E, 1) instead of all */
-  if
-  :: atomic { qE[0] -> qE[0] = 0 }
-  :: atomic { qE[1] -> qE[1] = 0 }
-  :: atomic { qE[2] -> qE[2] = 0 }
-  :: atomic { !qE[0] && !qE[1] && !qE[2] -> skip }
+  if                                         /* futex_wake(E, 1) */
+  :: d_step { qE[0] -> qE[0] = 0 }
+  :: d_step { qE[1] -> qE[1] = 0 }
+  :: d_step { qE[2] -> qE[2] = 0 }
+  :: d_step { !qE[0] && !qE[1] && !qE[2] -> skip }
   fi
 #else
   d_step { qE[0] = 0; qE[1] = 0; qE[2] = 0 }
 #endif
 }
 
-/* WaitClock.sleep + futex_wait. The deadline may be found passed on entry (timed acquisitions).
-   The compare-and-block is one atomic step. A blocked waiter leaves when woken, spuriously
-   (bounded budget), at a 5 ms liveness slice (enabled only once somebody has died: among live
-   participants every wake-up must come from a futex_wake, so a lost wake-up shows up as an
-   invalid end state or a liveness violation), at its deadline, or (a writer passing wakeBy:
-   phaseEnd) at the end of its reader phase. A liveness slice returns CHECK directly (in the code
-   the next sleep() call returns .checkLiveness); see README. */
+/* WaitClock.sleep + futex_wait(W, v). A timed waiter may find its deadline passed on entry.
+   Compare-and-block is one step. A blocked waiter leaves when woken, spuriously (SPUR budget),
+   at a 5 ms liveness slice -- enabled only once somebody has died, so that among live
+   participants every wake-up must come from a futex_wake (a lost wake-up is then an invalid end
+   state or a liveness violation) -- or at its deadline. */
 inline sleepW(v) {
   if
-  :: mode == TIMED -> res = DEADLINE
+  :: d_step { mode == TIMED && tmo > 0 -> tmo--; res = DEADLINE }
   :: true ->
-     atomic { if :: W == v -> qW[me] = 1 :: else -> skip fi }
+     d_step { if :: W == v -> qW[me] = 1 :: else -> skip fi }
      if
-     :: !qW[me] -> res = AGAIN
-     :: atomic { qW[me] && spur > 0 -> spur--; qW[me] = 0; res = AGAIN }
-     :: atomic { qW[me] && kills > 0 -> qW[me] = 0; res = CHECK }
-     :: atomic { qW[me] && mode == TIMED -> qW[me] = 0; res = DEADLINE }
+     :: d_step { !qW[me] -> res = AGAIN }
+     :: d_step { qW[me] && spur > 0 -> spur--; qW[me] = 0; res = AGAIN }
+     :: d_step { qW[me] && kills > 0 -> qW[me] = 0; res = CHECK }
+     :: d_step { qW[me] && mode == TIMED && tmo > 0 -> tmo--; qW[me] = 0; res = DEADLINE }
      fi
   fi
 }
 
-/* pa: the wait passes wakeBy: phaseEnd. Once the phase is over that bound is in the past and
-   futex_wait returns ETIMEDOUT at once. */
+/* futex_wait(E, snapshot). pa: the wait passes wakeBy: phaseEnd; once the phase is over that
+   bound is in the past and futex_wait returns ETIMEDOUT at once. */
 inline sleepE(pa) {
   if
-  :: mode == TIMED -> res = DEADLINE
-  :: true ->
+  :: d_step { mode == TIMED && tmo > 0 -> tmo--; res = DEADLINE }
+  :: (pa) && phaseOver -> res = AGAIN
+  :: else ->
+     d_step { if :: !bumped[me] -> qE[me] = 1 :: else -> skip fi }
      if
-     :: (pa) && phaseOver -> res = AGAIN
-     :: else ->
-        atomic { if :: !bumped[me] -> qE[me] = 1 :: else -> skip fi }
-        if
-        :: !qE[me] -> res = AGAIN
-        :: atomic { qE[me] && spur > 0 -> spur--; qE[me] = 0; res = AGAIN }
-        :: atomic { qE[me] && kills > 0 -> qE[me] = 0; res = CHECK }
-        :: atomic { qE[me] && mode == TIMED -> qE[me] = 0; res = DEADLINE }
-        :: atomic { qE[me] && (pa) && !phaseOver && phases > 0 -> qE[me] = 0; phases--; phaseOver = 1; res = AGAIN }
-        fi
+     :: d_step { !qE[me] -> res = AGAIN }
+     :: d_step { qE[me] && spur > 0 -> spur--; qE[me] = 0; res = AGAIN }
+     :: d_step { qE[me] && kills > 0 -> qE[me] = 0; res = CHECK }
+     :: d_step { qE[me] && mode == TIMED && tmo > 0 -> tmo--; qE[me] = 0; res = DEADLINE }
+     :: d_step { qE[me] && (pa) && !phaseOver && phases > 0 -> phases--; phaseOver = 1; qE[me] = 0; res = AGAIN }
      fi
   fi
 }
 
-/* wakeWriters(): load E; only if WRITERS_SLEEPING: CAS E to (e + 2) & ~1, then futex_wake(E, all).
-   The CAS retry loop is one atomic "if the bit is still set, bump"; bumping sets bumped[*]. */
+/* wakeWriters(): load E; if WRITERS_SLEEPING: CAS E to (e + 2) & ~1 (retried while the bit is
+   set), then futex_wake(E, all). Load and successful CAS are one step (a failed CAS changes
+   nothing); a load that sees the bit clear is the same step finding nothing to do. */
 inline wakeWriters() {
-  if
-  :: EWS ->
-     atomic { if :: EWS -> EWS = 0; bumped[0] = 1; bumped[1] = 1; bumped[2] = 1; ew = 1 :: else -> ew = 0 fi }
-     if :: ew -> ew = 0; wakeAllE() :: else -> skip fi
-  :: else -> skip
-  fi
+  d_step { if :: EWS -> EWS = 0; bumped[0] = 1; bumped[1] = 1; bumped[2] = 1; ew = 1 :: else -> skip fi }
+  if :: ew -> ew = 0; wakeAllE() :: else -> skip fi
 }
 
-/* prepareToWaitOnEvent(): set WRITERS_SLEEPING by CAS; the value returned is the snapshot. */
-inline prepareE() { atomic { EWS = 1; bumped[me] = 0 } }
+/* prepareToWaitOnEvent(): CAS the bit in; the value it returns is the snapshot. */
+inline prepareE() { d_step { EWS = 1; bumped[me] = 0 } }
 
-/* ---------------------------------------------------------------- recovery */
-/* clear(s): recovery steps 1-4 (also attach's clear of its own slot). */
+/* ------------------------------------------------------------------ recovery */
+/* clear(s): "Death and recovery" steps 1-4 (attach clears its own slot the same way). */
 inline clear(s) {
-  cw = W;
+  d_step { cw = W; if :: OWN(cw) != s + 1 -> cw = 0 :: else -> skip fi }
   if
-  :: OWN(cw) == s + 1 ->
+  :: cw != 0 ->
 #if defined(MUTANT_OD_ALWAYS)
      ownerDied = 1;
 #elif defined(MUTANT_OD_NEVER)
@@ -175,15 +174,10 @@ inline clear(s) {
 #else
      if :: HW[s] -> ownerDied = 1 :: else -> skip fi;
 #endif
-     do
-     :: atomic { W == cw -> W = 0; ct = 1; break }
-     :: atomic { W != cw -> cw = W; if :: OWN(cw) != s + 1 -> ct = 0; break :: else -> skip fi }
-     od;
-     if :: ct && (cw & RS) -> wakeAllW() :: else -> skip fi;
-     ct = 0
+     d_step { if :: OWN(W) == s + 1 -> ct = ((W & RS) != 0); W = 0 :: else -> skip fi; cw = 0 }
+     if :: ct -> ct = 0; wakeAllW() :: else -> skip fi
   :: else -> skip
   fi;
-  cw = 0;
 #ifndef MUTANT_CLEAR_KEEPS_R
   R[s] = 0;
 #endif
@@ -194,90 +188,105 @@ inline clear(s) {
   wakeWriters()
 }
 
-/* recoverIfDead(rs): never our own slot; F_OFD_SETLK on byte rs; if won and the slot has state,
-   clear it; unlock. slotHasState's loads are one step: under the slot lock of a dead owner no
-   one else writes those fields (W only away from rs+1). */
+/* recoverIfDead(rs): never our own slot; F_OFD_SETLK on byte rs; when won and the slot has
+   state, clear it; unlock. slotHasState is one step: under the slot lock of a dead owner nobody
+   else writes those fields. */
 inline recoverIfDead() {
   if
-  :: rs == me -> skip
-  :: else ->
-     atomic { if :: SLK[rs] == 0 -> SLK[rs] = me + 1; lk = 1 :: else -> lk = 0 fi }
+  :: rs != me ->
+     d_step { if :: SLK[rs] == 0 -> SLK[rs] = me + 1; lk = 1 :: else -> skip fi }
      if
      :: lk ->
         if
-        :: atomic { (ST[rs] || OWN(W) == rs + 1 || ((BM >> rs) & 1) || R[rs] != 0 || WR[rs] != 0) ->
-             assert(!att[rs]) }            /* never a live participant's slot */
+        :: d_step { (ST[rs] || OWN(W) == rs + 1 || ((BM >> rs) & 1) || R[rs] != 0 || WR[rs] != 0) ->
+                    assert(!att[rs]) }        /* the slot lock is never won over a live participant */
            clear(rs); rec = 1
         :: else -> skip
         fi;
-        atomic { SLK[rs] = 0; lk = 0 }
-     :: else -> skip
+        d_step { SLK[rs] = 0; lk = 0; rs = 0 }
+     :: else -> rs = 0
      fi
-  fi;
-  rs = 0
+  :: else -> rs = 0
+  fi
 }
 
-/* firstAttachedSlot / attachedSlots: one load of the bitmap word, then one load per slot. */
-#define QCHK(k) if :: qd == 0 && ((snap >> k) & 1) && WR[k] != 0 -> qd = k + 1 :: else -> skip fi
-#define BCHK(k) if :: bz == 0 && ((snap >> k) & 1) && R[k] != 0 -> bz = k + 1 :: else -> skip fi
-inline queuedReaderSlot() { snap = BM; qd = 0; QCHK(0); QCHK(1); QCHK(2); snap = 0 }
-inline busyReaderSlot()   { snap = BM; bz = 0; BCHK(0); BCHK(1); BCHK(2); snap = 0 }
+/* firstAttachedSlot / attachedSlots: one load of the bitmap word, then one load per slot. The
+   own slot is skipped: a one-thread participant never waits to read or reads while it writes. */
+#define O1 ((me + 1) % NP)
+#define O2 ((me + 2) % NP)
+#define QCHK(k) if :: qd == 0 && ((snap >> (k)) & 1) && WR[k] != 0 -> qd = (k) + 1; snap = 0 :: else -> skip fi
+#define BCHK(k) if :: bz == 0 && ((snap >> (k)) & 1) && R[k] != 0 -> bz = (k) + 1; snap = 0 :: else -> skip fi
+#define RQ(k) if :: ((rsnap >> (k)) & 1) && WR[k] != 0 -> rs = (k); recoverIfDead() :: else -> skip fi
+#define RR(k) if :: ((rsnap >> (k)) & 1) && R[k] != 0 -> rs = (k); recoverIfDead() :: else -> skip fi
+#if NP == 3
+inline queuedReaderSlot() { snap = BM; QCHK(O1); QCHK(O2); snap = 0 }
+inline busyReaderSlot()   { snap = BM; BCHK(O1); BCHK(O2); snap = 0 }
+#define RQALL RQ(O1); RQ(O2)
+#define RRALL RR(O1); RR(O2)
+#else
+inline queuedReaderSlot() { snap = BM; QCHK(O1); snap = 0 }
+inline busyReaderSlot()   { snap = BM; BCHK(O1); snap = 0 }
+#define RQALL RQ(O1)
+#define RRALL RR(O1)
+#endif
 
-#define RQ(k) if :: ((rsnap >> k) & 1) && WR[k] != 0 -> rs = k; recoverIfDead() :: else -> skip fi
-#define RR(k) if :: ((rsnap >> k) & 1) && R[k] != 0 -> rs = k; recoverIfDead() :: else -> skip fi
-
-/* recoverDeadBlockers(owner: ow, queued: q) */
 inline recoverDeadBlockers(ow, q) {
   if :: ow != 0 -> rs = ow - 1; recoverIfDead() :: else -> skip fi;
-  if :: q != 0 -> rsnap = BM; RQ(0); RQ(1); RQ(2); rsnap = 0 :: else -> skip fi
+  if :: q != 0 -> rsnap = BM; RQALL; rsnap = 0 :: else -> skip fi
 }
-inline recoverDeadReaders() { rsnap = BM; RR(0); RR(1); RR(2); rsnap = 0 }
+inline recoverDeadReaders() { rsnap = BM; RRALL; rsnap = 0 }
 
-/* ---------------------------------------------------------------- read */
-/* tryEnterRead, R1-R4 */
+/* ------------------------------------------------------------------ read */
+/* tryEnterRead: R1-R4 */
 inline tryEnterRead() {
 #ifdef MUTANT_DEKKER
-  w = W;                                   /* looks at W before publishing */
-  R[me]++;
+  w = W;                                          /* looks at W before publishing */
+  d_step { R[me]++; rd[me] = 1 }
   if
-  :: OWN(w) == 0 -> atomic { got = 1; inR[me] = 1; w = 0 }
+  :: d_step { OWN(w) == 0 -> got = 1; inR[me] = 1; waiting[me] = 0; w = 0 }
 #else
-  R[me]++;                                 /* R1 */
+  d_step { R[me]++; rd[me] = 1 }                  /* R1 */
   if
-  :: atomic { OWN(W) == 0 -> got = 1; inR[me] = 1 }      /* R2, R3 */
+  :: d_step { OWN(W) == 0 -> got = 1; inR[me] = 1; waiting[me] = 0 }   /* R2, R3 */
 #endif
   :: else ->
-     w = 0;
-     atomic { R[me]--; left = R[me] }     /* R4 */
+     d_step { w = 0; R[me]--; left = R[me] }     /* R4 */
      if
-     :: left == 0 && OWN(W) != 0 -> left = 0; wakeWriters()
+     :: d_step { left == 0 && OWN(W) != 0 -> left = 0 }; wakeWriters()
      :: else -> left = 0
-     fi;
-     got = 0
+     fi
   fi
 }
 
 inline acquireRead() {
-  rd[me] = 1;
-  tryEnterRead();                                  /* fast path */
+  tryEnterRead();                                 /* acquireRead's fast path */
   if
   :: got -> skip
   :: else ->
-     tryEnterRead();                               /* acquireReadSlow's first attempt */
+     tryEnterRead();                              /* acquireReadSlow's first attempt */
      if
      :: got -> skip
      :: else ->
         if
         :: mode == TRY ->
-           w = W;
+           d_step { w = OWN(W) }                  /* one liveness check of the writer in the way */
            if
-           :: OWN(w) != 0 -> rs = OWN(w) - 1; w = 0; recoverIfDead();
+           :: w != 0 -> rs = w - 1; w = 0; recoverIfDead();
               if :: rec -> rec = 0; tryEnterRead() :: else -> skip fi
-           :: else -> w = 0
+           :: else -> skip
            fi
         :: else ->
-           atomic { WR[me]++; waiting[me] = 1 }    /* R6 */
-rloop:     w = W;
+           d_step { WR[me]++; waiting[me] = 1 }  /* R6 */
+rloop: skip;
+           /* load W; if owned and RS clear, CAS RS in (load + successful CAS as one step;
+              a failed CAS only reloads) */
+           d_step { w = W; if :: OWN(w) != 0 && (w & RS) == 0 ->
+#ifndef MUTANT_NO_RS_SET
+                                 W = w | RS; w = w | RS
+#else
+                                 skip
+#endif
+                             :: else -> skip fi }
            if
            :: OWN(w) == 0 ->
               w = 0;
@@ -285,13 +294,6 @@ rloop:     w = W;
               if :: got -> goto rdone :: else -> goto rloop fi
            :: else -> skip
            fi;
-#ifndef MUTANT_NO_RS_SET
-           if
-           :: (w & RS) == 0 ->
-              atomic { if :: W == w -> W = w | RS; w = w | RS :: else -> w = 0; goto rloop fi }
-           :: else -> skip
-           fi;
-#endif
            sleepW(w);
            if
            :: res == AGAIN -> res = 0; w = 0; goto rloop
@@ -299,63 +301,56 @@ rloop:     w = W;
            :: res == DEADLINE -> res = 0; rs = OWN(w) - 1; w = 0; recoverIfDead();
               if :: rec -> rec = 0; goto rloop :: else -> skip fi
            fi;
-rdone:     WR[me]--;                               /* defer: dequeue, then wake writers */
-           wakeWriters()
+rdone:     skip;
+           d_step { WR[me]--; waiting[me] = 0; if :: !got -> rd[me] = 0 :: else -> skip fi }
+           wakeWriters()                          /* the defer: a writer may defer to us */
         fi
      fi
   fi;
-  atomic { waiting[me] = 0; if :: !got -> rd[me] = 0 :: else -> skip fi }
+  if :: !got -> d_step { rd[me] = 0; waiting[me] = 0 } :: else -> skip fi
 }
 
 /* RR1-RR2 */
 inline releaseRead() {
-  atomic { assert(R[me] > 0); left = R[me]; R[me]--; inR[me] = 0 }
+  d_step { assert(R[me] > 0); left = R[me]; R[me]--; inR[me] = 0; rd[me] = 0 }
   if
-  :: left == 1 && OWN(W) != 0 -> left = 0; wakeWriters()
+  :: d_step { left == 1 && OWN(W) != 0 -> left = 0 }; wakeWriters()
   :: else -> left = 0
-  fi;
-  rd[me] = 0
+  fi
 }
 
-/* ---------------------------------------------------------------- write */
+/* ------------------------------------------------------------------ write */
 inline hold() {
-  atomic { HW[me] = 1; inW[me] = 1 }              /* W4 */
-  atomic { notice = ownerDied;                    /* LockAcquisition.previousWriterDied */
-           assert(notice || !mustNotice);         /* owner-died notice is never missed */
+  d_step { HW[me] = 1; inW[me] = 1; waiting[me] = 0 }           /* W4 */
+  d_step { notice = ownerDied;                                   /* previousWriterDied */
+           assert(notice || !mustNotice);    /* a writer that died holding is always reported */
            myd = hwDeaths }
   granted = 1
 }
 
+/* abandonClaim: while W's owner is me, CAS W to 0 (one step: a failed CAS only reloads);
+   wake W if RS was set; wakeWriters(). */
 inline abandonClaim() {
-  cw = W;
-  do
-  :: OWN(cw) != me + 1 -> break
-  :: else ->
-     atomic { if :: W == cw -> W = 0; ct = 1 :: else -> cw = W; ct = 0 fi }
-     if :: ct -> break :: else -> skip fi
-  od;
+  d_step { if :: OWN(W) == me + 1 -> ct = ((W & RS) != 0); W = 0 :: else -> skip fi; wr[me] = 0 }
 #ifndef MUTANT_NO_RS_WAKE
-  if :: ct && (cw & RS) -> wakeAllW() :: else -> skip fi;
+  if :: ct -> ct = 0; wakeAllW() :: else -> skip fi;
+#else
+  ct = 0;
 #endif
-  atomic { cw = 0; ct = 0; wr[me] = 0 }
   wakeWriters()
 }
 
-/* blockers(): (owner, queued) of the claim loop, with the reader phase. */
+/* blockers() of acquireWriteSlow: (owner, queued), with the reader phase. */
 inline blockers() {
-  w = W;
-  owner = OWN(w);
-  assert(owner != 0 || w == 0);                   /* corruptSegment cannot arise */
-  w = 0;
-  qd = 0;
+  d_step { w = W; owner = OWN(w); assert(owner != 0 || w == 0); w = 0; qd = 0 }
   if
   :: owner == 0 && mode != TRY ->
      queuedReaderSlot();
      if
      :: qd != 0 ->
         if
-        :: !deferring -> deferring = 1                     /* deferringSince = now */
-        :: deferring -> skip                               /* phase still running */
+        :: !deferring -> deferring = 1                 /* deferringSince = now */
+        :: deferring -> skip                           /* the phase goes on */
         :: deferring && !phaseOver && phases > 0 -> phases--; phaseOver = 1   /* 2 ms passed */
         fi;
         if
@@ -374,37 +369,34 @@ inline blockers() {
 }
 
 #ifdef FIX_PHASE_SPIN
-#define PHASE_ARG (qd != 0)
+#define PHASE_ARG (qd != 0)        /* wakeBy: phaseEnd only while deferring to queued readers */
 #else
-#define PHASE_ARG deferring
+#define PHASE_ARG deferring        /* as built: whenever deferringSince != nil */
 #endif
 
 inline acquireWrite() {
-  wr[me] = 1;
   /* tryEnterWrite: W1-W4 */
-  queuedReaderSlot();
+  wr[me] = 1;
+  queuedReaderSlot();                                          /* W1 */
   if
   :: qd != 0 -> qd = 0
   :: else ->
-     atomic { if :: W == 0 -> W = me + 1; claimed = 1 :: else -> skip fi }
+     d_step { if :: W == 0 -> W = me + 1; claimed = 1 :: else -> skip fi }   /* W2 */
      if
      :: claimed ->
-        busyReaderSlot();
+        busyReaderSlot();                                      /* W3 */
         if :: bz == 0 -> hold() :: else -> bz = 0 fi
      :: else -> skip
      fi
   fi;
-  if
-  :: granted -> goto wend
-  :: else -> skip
-  fi;
-  atomic { if :: mode != TRY -> waiting[me] = 1 :: else -> skip fi }
+  if :: granted -> goto wend :: else -> skip fi;
+  if :: mode != TRY -> waiting[me] = 1 :: else -> skip fi;
   if :: claimed -> goto wdrain :: else -> skip fi;
-wloop:
+wloop: skip;                                                        /* claim loop */
   blockers();
   if
   :: owner == 0 && qd == 0 ->
-     atomic { if :: W == 0 -> W = me + 1; claimed = 1 :: else -> skip fi }
+     d_step { if :: W == 0 -> W = me + 1; claimed = 1 :: else -> skip fi }
      if :: claimed -> goto wdrain :: else -> goto wloop fi
   :: else -> skip
   fi;
@@ -420,7 +412,7 @@ wloop:
   fi;
   prepareE();
 #ifndef MUTANT_NO_RECHECK
-  blockers();                                     /* re-check after announcing ourselves */
+  blockers();                                                  /* re-check after announcing */
   if :: owner == 0 && qd == 0 -> goto wloop :: else -> skip fi;
 #endif
   sleepE(PHASE_ARG);
@@ -430,7 +422,7 @@ wloop:
   :: res == DEADLINE -> res = 0; recoverDeadBlockers(owner, qd); owner = 0; qd = 0;
      if :: rec -> rec = 0; goto wloop :: else -> goto wfail fi
   fi;
-wdrain:
+wdrain:                                                        /* drain */
   checked = 0; owner = 0; qd = 0;
 dloop:
   busyReaderSlot();
@@ -456,46 +448,46 @@ dloop:
   :: res == CHECK -> res = 0; recoverDeadReaders(); rec = 0; goto dloop
   :: res == DEADLINE -> res = 0; recoverDeadReaders();
      if :: rec -> rec = 0; goto dloop :: else -> skip fi;
-     abandonClaim()
+     abandonClaim()                                            /* timed out while claimed */
   fi;
-wfail:
-  wr[me] = 0;
+wfail: skip;
+  d_step { wr[me] = 0; waiting[me] = 0 };
 wend:
-  waiting[me] = 0
-}
-
-/* WR1-WR5 */
-inline releaseWrite() {
-  assert(OWN(W) == me + 1);                                   /* WR1 */
-  atomic { assert(HW[me]); HW[me] = 0; inW[me] = 0 }          /* WR2 */
-#ifndef MUTANT_WR3_LATE
-  if                                                          /* WR3 */
-  :: ownerDied -> atomic { ownerDied = 0; if :: notice && myd == hwDeaths -> mustNotice = 0 :: else -> skip fi }
-  :: else -> skip
-  fi;
-#endif
-  abandonClaim();                                             /* WR4, WR5 */
-#ifdef MUTANT_WR3_LATE
-  if
-  :: ownerDied -> atomic { ownerDied = 0; if :: notice && myd == hwDeaths -> mustNotice = 0 :: else -> skip fi }
-  :: else -> skip
-  fi;
-#endif
   skip
 }
 
-/* ---------------------------------------------------------------- attach */
-inline attach() {
-  atomic { SLK[me] == 0 -> SLK[me] = me + 1 }     /* the slot lock becomes our token */
-  clear(me);
-  ST[me] = 1;
-  atomic { BM = BM | (1 << me); att[me] = 1 }
+inline clearNotice() {                                         /* WR3 */
+  if
+  :: ownerDied -> d_step { ownerDied = 0; if :: notice && myd == hwDeaths -> mustNotice = 0 :: else -> skip fi }
+  :: else -> skip
+  fi
 }
 
-/* ---------------------------------------------------------------- participants */
+/* WR1-WR5 (WR1's relaxed load of W is folded into WR2: nobody else changes W's owner while
+   we hold) */
+inline releaseWrite() {
+  d_step { assert(OWN(W) == me + 1 && HW[me]); HW[me] = 0; inW[me] = 0 }   /* WR1, WR2 */
+#ifndef MUTANT_WR3_LATE
+  clearNotice();
+#endif
+  abandonClaim();                                                           /* WR4, WR5 */
+#ifdef MUTANT_WR3_LATE
+  clearNotice()
+#endif
+}
+
+/* ------------------------------------------------------------------ attach */
+inline attach() {
+  d_step { SLK[me] == 0 -> SLK[me] = me + 1 }      /* the slot lock becomes our token */
+  clear(me);
+  ST[me] = 1;
+  d_step { BM = BM | (1 << me); att[me] = 1 }
+}
+
+/* ------------------------------------------------------------------ participants */
 proctype P(byte me; byte role) {
-  byte w, left, rs, cw, snap, rsnap, qd, bz, owner, res, mode, op, myd, it;
-  bool got, lk, rec, ct, ew, claimed, granted, notice, deferring, phaseOver, phaseChk, checked;
+  byte w, left, rs, cw, snap, rsnap, qd, bz, owner, res, mode, myd, it;
+  bool got, lk, rec, ct, ew, claimed, granted, notice, deferring, phaseOver, phaseChk, checked, op;
 
 start:
   {
@@ -507,13 +499,13 @@ start:
     :: it < ITER -> it++;
 #endif
        if
-       :: role == 0 -> op = 0
-       :: role == 1 -> op = 1
-       :: role == 2 -> op = 0
-       :: role == 2 -> op = 1
+       :: role != 1 -> op = 0
+       :: role != 0 -> op = 1
        fi;
        if
+#ifndef NO_FOREVER
        :: mode = FOREVER
+#endif
 #ifndef NO_TRY
        :: mode = TRY
 #endif
@@ -544,24 +536,25 @@ start:
               claimed = 0; granted = 0; notice = 0; deferring = 0; phaseOver = 0; phaseChk = 0;
               checked = 0 }
      if
-     :: alive[me] = 1; goto start                  /* a new process takes the slot again */
-     :: running[me] = 0                            /* stays dead */
+     :: alive[me] = 1; goto start                   /* a new process opens the lock again */
+     :: running[me] = 0                             /* stays dead */
      fi
   :: else -> skip
   fi
 }
 
-/* A participant dies: its token and any slot lock it held for recovery drop with its open
-   file description; a futex waiter leaves the kernel's queue. Everything in shared memory stays. */
+/* A participant dies: the kernel drops the OFD locks of its description (its token, and a slot
+   lock it held for recovery) and takes it off the futex queues. Shared memory stays. */
+#define KILLABLE(p) (alive[p] && running[p])
 active proctype killer() {
   byte v;
   do
   :: atomic {
-       kills < MAXKILL && ((alive[0] && running[0]) || (alive[1] && running[1]) || (alive[2] && running[2])) ->
+       kills < MAXKILL && (KILLABLE(0) || KILLABLE(1) || KILLABLE(2)) ->
        if
-       :: alive[0] && running[0] -> v = 0
-       :: alive[1] && running[1] -> v = 1
-       :: alive[2] && running[2] -> v = 2
+       :: KILLABLE(0) -> v = 0
+       :: KILLABLE(1) -> v = 1
+       :: KILLABLE(2) -> v = 2
        fi;
        alive[v] = 0;
        if :: SLK[0] == v + 1 -> SLK[0] = 0 :: else -> skip fi;
@@ -577,14 +570,15 @@ active proctype killer() {
 }
 
 #ifndef LIVE
-/* Safety invariants, checked in every reachable state. */
+/* Safety invariants, checked in every reachable state by a monitor. */
 #define MUTEX(p, q, r) (!inW[p] || (!inR[p] && !inR[q] && !inW[q] && !inR[r] && !inW[r]))
+#define UP(p) (alive[p] && att[p])
 #define INV_P(p, q, r) ( MUTEX(p, q, r) \
   && (!inW[p] || (OWN(W) == p + 1 && HW[p])) \
   && (!inR[p] || R[p] > 0) \
-  && (!(alive[p] && att[p]) || (ST[p] && ((BM >> p) & 1) && SLK[p] == p + 1)) \
-  && (!(alive[p] && att[p]) || rd[p] || (R[p] == 0 && WR[p] == 0)) \
-  && (!(alive[p] && att[p]) || wr[p] || (!HW[p] && OWN(W) != p + 1)) )
+  && (!UP(p) || (ST[p] && ((BM >> p) & 1) && SLK[p] == p + 1)) \
+  && (!UP(p) || rd[p] || (R[p] == 0 && WR[p] == 0)) \
+  && (!UP(p) || wr[p] || (!HW[p] && OWN(W) != p + 1)) )
 #define INV (INV_P(0, 1, 2) && INV_P(1, 2, 0) && INV_P(2, 0, 1) \
   && (!(W & RS) || OWN(W) != 0) && (!ownerDied || mustNotice))
 
@@ -595,18 +589,26 @@ end: atomic { !INV -> assert(INV) }
 
 init {
   atomic {
-    alive[0] = 1; alive[1] = 1; alive[2] = 1;
-    running[0] = 1; running[1] = 1; running[2] = 1;
-    ST[0] = 1; ST[1] = 1; ST[2] = 1; BM = 7;
-    SLK[0] = 1; SLK[1] = 2; SLK[2] = 3;
-    att[0] = 1; att[1] = 1; att[2] = 1;
-    run P(0, ROLE0); run P(1, ROLE1); run P(2, ROLE2)
+    alive[0] = 1; alive[1] = 1; running[0] = 1; running[1] = 1;
+    ST[0] = 1; ST[1] = 1; SLK[0] = 1; SLK[1] = 2; att[0] = 1; att[1] = 1;
+#if NP == 3
+    alive[2] = 1; running[2] = 1; ST[2] = 1; SLK[2] = 3; att[2] = 1; BM = 7;
+#else
+    BM = 3;
+#endif
+    run P(0, ROLE0); run P(1, ROLE1);
+#if NP == 3
+    run P(2, ROLE2)
+#endif
   }
 }
 
 #ifdef LIVE
+/* every live waiter eventually gets the lock or gives up (timeout / death) */
 ltl live0  { [] (waiting[0] -> <> !waiting[0]) }
 ltl live1  { [] (waiting[1] -> <> !waiting[1]) }
 ltl live2  { [] (waiting[2] -> <> !waiting[2]) }
+/* while a writer holds, every other participant's wait blocks: nobody runs forever meanwhile
+   (checked without fairness, without deaths, timeouts or tries) */
 ltl nobusy { [] ((inW[0] || inW[1] || inW[2]) -> <> !(inW[0] || inW[1] || inW[2])) }
 #endif

@@ -11,6 +11,7 @@
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -192,6 +193,77 @@ int cprwlock_binding_close_token(cprwlock_binding *binding) {
 }
 
 uint32_t cprwlock_fork_generation(void) { return __atomic_load_n(&fork_generation, __ATOMIC_SEQ_CST); }
+
+// MARK: - Running a command
+
+#include <signal.h>
+#include <sys/prctl.h>
+
+int cprwlock_spawn(char *const argv[], int parent_death_signal) {
+    pid_t parent = getpid();
+    int status_pipe[2];
+    if (pipe2(status_pipe, O_CLOEXEC) != 0) return -errno;
+    pid_t child = fork();
+    if (child < 0) {
+        int saved = errno;
+        close(status_pipe[0]);
+        close(status_pipe[1]);
+        return -saved;
+    }
+    if (child == 0) {
+        // Only async-signal-safe calls from here to exec.
+        if (parent_death_signal > 0) {
+            prctl(PR_SET_PDEATHSIG, parent_death_signal);
+            if (getppid() != parent) _exit(127);  // the parent died before prctl took effect
+        }
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        execvp(argv[0], argv);
+        int saved = errno;
+        (void)!write(status_pipe[1], &saved, sizeof saved);  // tell the parent why exec failed
+        _exit(127);
+    }
+    close(status_pipe[1]);
+    int exec_errno = 0;
+    ssize_t n;
+    do {
+        n = read(status_pipe[0], &exec_errno, sizeof exec_errno);
+    } while (n < 0 && errno == EINTR);
+    close(status_pipe[0]);
+    if (n == (ssize_t)sizeof exec_errno) {
+        int status;
+        while (waitpid(child, &status, 0) < 0 && errno == EINTR) {}
+        return -exec_errno;
+    }
+    return child;
+}
+
+static volatile sig_atomic_t forward_pid = 0;
+
+static void forward_signal(int signal_number) {
+    pid_t pid = forward_pid;
+    if (pid > 0) kill(pid, signal_number);
+}
+
+void cprwlock_forward_signals_to(pid_t pid) {
+    forward_pid = pid;
+    int signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH };
+    // A spawner may have started us with these blocked (threads of a dispatch pool block every
+    // signal, and a spawned child inherits the mask): unblock them, or nothing is forwarded.
+    sigset_t forwarded;
+    sigemptyset(&forwarded);
+    for (size_t i = 0; i < sizeof signals / sizeof signals[0]; i++) sigaddset(&forwarded, signals[i]);
+    pthread_sigmask(SIG_UNBLOCK, &forwarded, NULL);
+    for (size_t i = 0; i < sizeof signals / sizeof signals[0]; i++) {
+        struct sigaction action;
+        memset(&action, 0, sizeof action);
+        action.sa_handler = forward_signal;
+        sigemptyset(&action.sa_mask);
+        action.sa_flags = SA_RESTART;
+        sigaction(signals[i], &action, NULL);
+    }
+}
 
 // MARK: - pthread_rwlock (benchmark comparison)
 

@@ -5,10 +5,10 @@ import PRWLock
 struct PRWLockCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "prwlock",
-        abstract: "Process-shared reader-writer locks: inspect, remove, benchmark, torture and fuzz them.",
+        abstract: "Process-shared reader-writer locks: run commands under them, inspect, benchmark, torture and fuzz them.",
         subcommands: [
-            StatusCommand.self, RemoveCommand.self, BenchCommand.self, TortureCommand.self, FuzzCommand.self,
-            BenchWorkerCommand.self, TortureWorkerCommand.self, FuzzWorkerCommand.self,
+            DemoCommand.self, RunCommand.self, StatusCommand.self, ListCommand.self, RemoveCommand.self, BenchCommand.self, TortureCommand.self, FuzzCommand.self,
+            DemoWorkerCommand.self, BenchWorkerCommand.self, TortureWorkerCommand.self, FuzzWorkerCommand.self,
         ])
 }
 

@@ -5,44 +5,59 @@ import PRWLock
 struct StatusCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status",
-        abstract: "Show who holds and who waits for a named lock.")
+        abstract: "Show who holds, who waits for, and who died holding a named lock.")
 
     @OptionGroup var lock: LockNameArgument
-
-    @Flag(help: "Print JSON instead of text.")
-    var json = false
+    @Flag(help: "Print JSON instead of text.") var json = false
 
     func run() throws {
         let opened: RWLock
         do {
             opened = try RWLock(name: lock.name, createIfMissing: false)
         } catch RWLockError.notFound {
-            throw ValidationError("no lock named '\(lock.name)' exists")
+            standardError("prwlock: no lock named '\(lock.name)' exists (see `prwlock list`)")
+            throw ExitCode(1)
         }
-        let status = try opened.status()
-        // This command is itself attached while it looks; leave it out of what it reports.
-        let others = status.participants.filter { !$0.isSelf }
+        let report = LockReport(name: lock.name, status: try opened.status())
         if json {
-            let object: [String: Any] = [
-                "name": lock.name,
-                "readers": status.readers,
-                "writerPID": status.writerPID.map { Int($0) } as Any,
-                "writerHolds": status.writerHolds,
-                "waitingReaders": status.waitingReaders,
-                "waitingWriters": status.waitingWriters,
-                "previousWriterDied": status.previousWriterDied,
-                "capacity": status.capacity,
-                "nameIsCurrent": status.nameIsCurrent as Any,
-                "participants": others.map { p in
-                    ["pid": Int(p.pid), "slot": p.slot, "readers": p.readers, "holdsWrite": p.holdsWrite,
-                     "waitingReaders": p.waitingReaders, "waitingWriters": p.waitingWriters, "alive": p.isAlive] as [String: Any]
-                },
-            ]
-            let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
-            print(String(decoding: data, as: UTF8.self))
+            print(try report.json())
         } else {
-            print("lock \(lock.name)")
-            print(status.description.split(separator: "\n").filter { !$0.contains("this process") }.joined(separator: "\n"))
+            print(report.text)
+        }
+    }
+}
+
+struct ListCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "list",
+        abstract: "List the named locks on this machine, one line each.")
+
+    @Flag(help: "Print JSON instead of text.") var json = false
+
+    func run() throws {
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: "/dev/shm")) ?? [])
+            .filter { $0.hasPrefix("prwlock.") }
+            .map { String($0.dropFirst("prwlock.".count)) }
+            .sorted()
+        var rows: [[String: Any]] = []
+        var lines: [String] = []
+        for name in names {
+            do {
+                let report = LockReport(name: name, status: try RWLock(name: name, createIfMissing: false).status())
+                rows.append(report.object)
+                lines.append(report.line)
+            } catch {
+                rows.append(["name": name, "error": "\(error)"])
+                lines.append("\(padded(name, 24))  not usable: \(error)")
+            }
+        }
+        if json {
+            let data = try JSONSerialization.data(withJSONObject: rows, options: [.sortedKeys])
+            print(String(decoding: data, as: UTF8.self))
+        } else if lines.isEmpty {
+            print("no named locks")
+        } else {
+            for line in lines { print(line) }
         }
     }
 }
@@ -58,7 +73,83 @@ struct RemoveCommand: ParsableCommand {
         do {
             try RWLock.remove(name: lock.name)
         } catch RWLockError.notFound {
-            throw ValidationError("no lock named '\(lock.name)' exists")
+            standardError("prwlock: no lock named '\(lock.name)' exists")
+            throw ExitCode(1)
         }
     }
+}
+
+/// A lock's status as the commands show it: without the command's own participant.
+struct LockReport {
+    let name: String
+    let status: RWLock.Status
+    var others: [RWLock.Status.Participant] { status.participants.filter { !$0.isSelf } }
+
+    var object: [String: Any] {
+        [
+            "name": name,
+            "readers": status.readers,
+            "writerPID": status.writerPID.map { Int($0) } as Any,
+            "writerHolds": status.writerHolds,
+            "waitingReaders": status.waitingReaders,
+            "waitingWriters": status.waitingWriters,
+            "previousWriterDied": status.previousWriterDied,
+            "capacity": status.capacity,
+            "nameIsCurrent": status.nameIsCurrent as Any,
+            "processes": others.map { p in
+                [
+                    "pid": Int(p.pid), "slot": p.slot, "readers": p.readers, "holdsWrite": p.holdsWrite,
+                    "waitingReaders": p.waitingReaders, "waitingWriters": p.waitingWriters, "alive": p.isAlive,
+                ] as [String: Any]
+            },
+        ]
+    }
+
+    func json() throws -> String {
+        String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self)
+    }
+
+    private var mode: String {
+        if let writer = status.writerPID { return status.writerHolds ? "write-locked by pid \(writer)" : "pid \(writer) waiting for readers to leave" }
+        return status.readers > 0 ? "read-locked ×\(status.readers)" : "free"
+    }
+
+    /// One line, for `list`.
+    var line: String {
+        var text = "\(padded(name, 24))  \(mode)"
+        if status.waitingWriters + status.waitingReaders > 0 {
+            text += "; waiting: \(status.waitingWriters) writer(s), \(status.waitingReaders) reader(s)"
+        }
+        text += "; \(others.filter(\.isAlive).count) process(es)"
+        if status.previousWriterDied { text += "; previous writer died" }
+        return text
+    }
+
+    /// Several lines, for `status`.
+    var text: String {
+        var lines = ["lock \(name): \(mode)"]
+        lines.append("waiting: \(status.waitingWriters) writer(s), \(status.waitingReaders) reader(s)")
+        if status.previousWriterDied {
+            lines.append("previous writer died holding the lock: the next writer is told to repair the data")
+        }
+        if status.nameIsCurrent == false {
+            lines.append("warning: this name now refers to a different lock (it was removed and recreated)")
+        }
+        lines.append("processes: \(others.count) attached (of \(status.capacity) slots)")
+        for p in others {
+            var flags: [String] = []
+            if p.holdsWrite { flags.append("writing") }
+            if p.readers > 0 { flags.append("reading ×\(p.readers)") }
+            if p.waitingWriters > 0 { flags.append("\(p.waitingWriters) waiting to write") }
+            if p.waitingReaders > 0 { flags.append("\(p.waitingReaders) waiting to read") }
+            if !p.isAlive { flags.append("dead: recovered by the next process that waits for it") }
+            lines.append("  pid \(p.pid)\(flags.isEmpty ? "" : ": " + flags.joined(separator: ", "))")
+        }
+        return lines.joined(separator: "\n")
+    }
+}
+
+/// `text` followed by spaces up to `width` (never cut short).
+func padded(_ text: String, _ width: Int) -> String {
+    text + String(repeating: " ", count: max(0, width - text.count))
 }

@@ -57,6 +57,10 @@ static inline uint64_t cprwlock_load64(const uint64_t *p) {
 static inline void cprwlock_store64(uint64_t *p, uint64_t v) {
     __atomic_store_n(p, v, __ATOMIC_SEQ_CST);
 }
+/// Compare-and-swap on a 64-bit word; returns true on success.
+static inline bool cprwlock_cas64(uint64_t *p, uint64_t expected, uint64_t desired) {
+    return __atomic_compare_exchange_n(p, &expected, desired, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+}
 static inline uint64_t cprwlock_fetch_or64(uint64_t *p, uint64_t v) {
     return __atomic_fetch_or(p, v, __ATOMIC_SEQ_CST);
 }
@@ -152,6 +156,17 @@ int cprwlock_binding_close_token(cprwlock_binding *binding);
 
 /// Number of fork() calls this process has been the child of (for tests).
 uint32_t cprwlock_fork_generation(void);
+
+// MARK: - Running a command (prwlock run)
+
+/// fork()s and execvp()s `argv` (NULL-terminated) in a child that gets `parent_death_signal` if
+/// this process dies first (PR_SET_PDEATHSIG). Between fork and exec the child calls only
+/// async-signal-safe functions. Returns the child's pid, or -errno.
+int cprwlock_spawn(char *const argv[], int parent_death_signal);
+
+/// Forwards SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 and SIGWINCH received by this
+/// process to `pid` from now on.
+void cprwlock_forward_signals_to(pid_t pid);
 
 // MARK: - Process-shared pthread_rwlock (benchmark comparison only)
 

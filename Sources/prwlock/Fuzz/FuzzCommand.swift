@@ -59,6 +59,7 @@ struct FuzzCommand: ParsableCommand {
                 }
             }
             worker.waitUntilExit()
+            unlink("/dev/shm/prwlock.fuzz-\(worker.processIdentifier)")  // a crashed worker leaves its case behind
             let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
             if worker.terminationReason == .exit && worker.terminationStatus == 0 {
                 let fields = Dictionary(uniqueKeysWithValues: text.split(whereSeparator: \.isWhitespace).compactMap { field -> (String, Int)? in

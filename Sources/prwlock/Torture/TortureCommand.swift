@@ -184,7 +184,7 @@ struct TortureWorkerCommand: ParsableCommand {
                 continue
             }
             cprwlock_store64(shared.inside(index), me | (write ? 2 : 1))
-            if overlapsSomeone(shared, writing: write) { count(.overlaps) }
+            if shared.overlapsSomeone(index: index, writing: write) { count(.overlaps) }
             if write {
                 if writerDied { count(.repairs) }
                 // Stamp the start, half the data, hold (a kill now leaves the record torn), then the
@@ -212,22 +212,4 @@ struct TortureWorkerCommand: ParsableCommand {
         if hold < 100 { usleep(useconds_t(hold * 10)) }
     }
 
-    /// Whether another live worker is inside in a conflicting mode. A marker left by a killed
-    /// worker is stale: its process is gone (or a zombie), so it does not count.
-    private func overlapsSomeone(_ shared: TortureState, writing: Bool) -> Bool {
-        for other in 0..<TortureState.maxWorkers where other != index {
-            let marker = cprwlock_load64(shared.inside(other))
-            guard marker != 0, writing || marker & 3 == 2 else { continue }
-            if isAlive(pid_t(truncatingIfNeeded: marker >> 2)) { return true }
-        }
-        return false
-    }
-
-    private func isAlive(_ pid: pid_t) -> Bool {
-        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-              let close = stat.lastIndex(of: ")")
-        else { return false }
-        let fields = stat[stat.index(after: close)...].split(separator: " ")
-        return fields.first.map { $0 != "Z" && $0 != "X" } ?? false
-    }
 }

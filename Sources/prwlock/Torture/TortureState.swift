@@ -66,6 +66,27 @@ struct TortureState: @unchecked Sendable {
     }
 }
 
+extension TortureState {
+    /// Whether a live worker other than `index` is inside in a mode that conflicts. A marker left
+    /// by a killed worker is stale: its process is gone (or a zombie), so it does not count.
+    func overlapsSomeone(index: Int, writing: Bool) -> Bool {
+        for other in 0..<Self.maxWorkers where other != index {
+            let marker = cprwlock_load64(inside(other))
+            guard marker != 0, writing || marker & 3 == 2 else { continue }
+            if Self.isAlive(pid_t(truncatingIfNeeded: marker >> 2)) { return true }
+        }
+        return false
+    }
+
+    static func isAlive(_ pid: pid_t) -> Bool {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")")
+        else { return false }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        return fields.first.map { $0 != "Z" && $0 != "X" } ?? false
+    }
+}
+
 /// A small, seedable random generator (SplitMix64): runs can be replayed from their seed.
 struct SplitMix64: RandomNumberGenerator {
     var state: UInt64

@@ -1,0 +1,166 @@
+import Foundation
+import PRWLock
+import Testing
+
+/// The real `prwlock` binary: exit statuses, output formats, and the lock it holds for a command.
+@Suite(.serialized) struct CommandLineTests {
+    /// A started `prwlock` process with its stdout and stderr collected.
+    final class Run: @unchecked Sendable {
+        let process = Process()
+        let out = Pipe()
+        let err = Pipe()
+
+        init(_ arguments: [String]) throws {
+            process.executableURL = ToolsTests.prwlock
+            process.arguments = arguments
+            process.standardOutput = out
+            process.standardError = err
+            try process.run()
+        }
+
+        /// Waits for the end; returns the exit status and both outputs.
+        func finish() -> (status: Int32, stdout: String, stderr: String) {
+            let stdout = out.fileHandleForReading.readDataToEndOfFile()
+            let stderr = err.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
+        }
+    }
+
+    func prwlock(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+        try Run(arguments).finish()
+    }
+
+    /// Waits until `lock` shows a holder (read or write) other than this process.
+    func waitUntilHeld(_ lock: RWLock) throws {
+        let end = monotonicSeconds() + 20
+        while monotonicSeconds() < end {
+            let status = try lock.status()
+            if status.writerHolds || status.participants.contains(where: { !$0.isSelf && $0.readers > 0 }) { return }
+            usleep(5000)
+        }
+        Issue.record("the lock was never held")
+    }
+
+    @Test func theCommandsExitStatusIsPassedThrough() throws {
+        let name = uniqueLockName()
+        defer { try? RWLock.remove(name: name) }
+        #expect(try prwlock(["run", "--write", name, "--", "sh", "-c", "exit 7"]).status == 7)
+        #expect(try prwlock(["run", "--read", name, "--", "true"]).status == 0)
+        #expect(try prwlock(["run", "--write", name, "--", "sh", "-c", "kill -TERM $$"]).status == 128 + SIGTERM)
+        #expect(try prwlock(["run", "--write", name, "--", "/nonexistent/command"]).status == 127)
+    }
+
+    @Test func aBusyLockExits75AtOnceNamingTheHolder() throws {
+        let name = uniqueLockName()
+        let lock = try RWLock(name: name)
+        defer { try? RWLock.remove(name: name) }
+        try lock.acquireWrite()
+        let nonblock = try prwlock(["run", "--write", "--nonblock", name, "--", "true"])
+        #expect(nonblock.status == 75)
+        #expect(nonblock.stderr.contains("pid \(getpid())"), "\(nonblock.stderr)")
+        let start = monotonicSeconds()
+        let timed = try prwlock(["run", "--read", "--timeout", "0.3", name, "--", "true"])
+        #expect(timed.status == 75)
+        #expect(monotonicSeconds() - start >= 0.3)
+        #expect(timed.stderr.split(separator: "\n").count == 1, "one line: \(timed.stderr)")
+        try lock.releaseWrite()
+        #expect(try prwlock(["run", "--write", "--nonblock", name, "--", "true"]).status == 0)
+    }
+
+    @Test func twoReadRunsHoldTogether() throws {
+        let name = uniqueLockName()
+        defer { try? RWLock.remove(name: name) }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("prwlock-cli-\(getpid())-\(UInt32.random(in: 0 ... .max))").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        // Each command announces itself, then waits (up to 10 s) for the other: possible only if
+        // both hold the read lock at once.
+        let script = { (me: String, other: String) in
+            "touch \(dir)/\(me); for i in $(seq 200); do [ -e \(dir)/\(other) ] && exit 0; sleep 0.05; done; exit 9"
+        }
+        let a = try Run(["run", "--read", name, "--", "sh", "-c", script("a", "b")])
+        let b = try Run(["run", "--read", name, "--", "sh", "-c", script("b", "a")])
+        #expect(a.finish().status == 0)
+        #expect(b.finish().status == 0)
+    }
+
+    @Test func writeRunsNeverOverlap() throws {
+        let name = uniqueLockName()
+        defer { try? RWLock.remove(name: name) }
+        let marker = FileManager.default.temporaryDirectory.appendingPathComponent("prwlock-cli-\(getpid())-\(UInt32.random(in: 0 ... .max))").path
+        // mkdir is atomic: it fails if another holder is inside.
+        let script = "mkdir \(marker) || exit 9; sleep 0.05; rmdir \(marker)"
+        let runs = try (0..<6).map { _ in try Run(["run", "--write", "--timeout", "30", name, "--", "sh", "-c", script]) }
+        for run in runs { #expect(run.finish().status == 0) }
+    }
+
+    @Test func signalsReachTheCommand() throws {
+        let name = uniqueLockName()
+        let lock = try RWLock(name: name)
+        defer { try? RWLock.remove(name: name) }
+        let run = try Run(["run", "--write", name, "--", "sh", "-c", "trap 'exit 42' TERM; sleep 20 & wait"])
+        try waitUntilHeld(lock)
+        usleep(100_000)
+        kill(run.process.processIdentifier, SIGTERM)
+        #expect(run.finish().status == 42)
+        #expect(try lock.tryAcquireWrite())  // released when the command ended
+        try lock.releaseWrite()
+    }
+
+    @Test func aKilledRunLeavesTheLockUsable() throws {
+        let name = uniqueLockName()
+        let lock = try RWLock(name: name)
+        defer { try? RWLock.remove(name: name) }
+        let run = try Run(["run", "--write", name, "--", "sleep", "30"])
+        try waitUntilHeld(lock)
+        kill(run.process.processIdentifier, SIGKILL)
+        _ = run.finish()
+        let next = try prwlock(["run", "--write", "--timeout", "10", name, "--", "true"])
+        #expect(next.status == 0, "\(next.stderr)")
+    }
+
+    @Test func statusAndListInBothFormats() throws {
+        let name = uniqueLockName()
+        let lock = try RWLock(name: name)
+        defer { try? RWLock.remove(name: name) }
+        try lock.acquireWrite()
+        let text = try prwlock(["status", name])
+        #expect(text.status == 0)
+        #expect(text.stdout.contains("write-locked by pid \(getpid())"), "\(text.stdout)")
+        let json = try prwlock(["status", name, "--json"])
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        #expect(object["writerPID"] as? Int == Int(getpid()))
+        #expect(object["writerHolds"] as? Bool == true)
+        #expect((object["processes"] as? [[String: Any]])?.count == 1)
+        try lock.releaseWrite()
+
+        let list = try prwlock(["list"])
+        #expect(list.status == 0)
+        #expect(list.stdout.split(separator: "\n").contains { $0.hasPrefix(name) && $0.contains("free") }, "\(list.stdout)")
+        let listJSON = try prwlock(["list", "--json"])
+        let rows = try #require(try JSONSerialization.jsonObject(with: Data(listJSON.stdout.utf8)) as? [[String: Any]])
+        #expect(rows.contains { $0["name"] as? String == name })
+
+        let missing = try prwlock(["status", name + "-missing"])
+        #expect(missing.status == 1)
+        #expect(missing.stderr.contains("no lock named"))
+        #expect(try prwlock(["remove", name + "-missing"]).status == 1)
+    }
+
+    @Test func badUsageIsExplained() throws {
+        let both = try prwlock(["run", "--read", "--write", "x", "--", "true"])
+        #expect(both.status != 0 && both.stderr.contains("--read or --write"))
+        let noCommand = try prwlock(["run", "--read", "x"])
+        #expect(noCommand.status != 0 && noCommand.stderr.contains("command"))
+        let badName = try prwlock(["status", "a/b"])
+        #expect(badName.status != 0 && badName.stderr.contains("not a lock name"))
+    }
+
+    @Test func theDemoRunsAndHoldsEveryInvariant() throws {
+        let demo = try prwlock(["demo", "--seconds", "3"])
+        #expect(demo.status == 0, "\(demo.stdout)\n\(demo.stderr)")
+        #expect(demo.stdout.contains("every invariant held"))
+        #expect(demo.stdout.contains("was told and repaired"))
+    }
+}
