@@ -13,7 +13,7 @@
  * Configuration (spin -D...):
  *   NP          participants, 2 or 3 (default 3)
  *   ROLE0..2    0 reads, 1 writes, 2 either, chosen each round (defaults 1, 2, 0)
- *   LIVE        endless rounds (liveness); otherwise ITER rounds (default 2)
+ *   LIVE        endless rounds (liveness); otherwise ITER0..2 rounds (default ITER, 2)
  *   MAXKILL     deaths per run (default 1); a dead participant may restart and re-attach
  *   SPUR        spurious futex wake-ups per run (default 1)
  *   PHASES      reader phases that may run out (the 2 ms bound) per run (default 1)
@@ -32,6 +32,15 @@
 
 #ifndef ITER
 #define ITER 2
+#endif
+#ifndef ITER0
+#define ITER0 ITER
+#endif
+#ifndef ITER1
+#define ITER1 ITER
+#endif
+#ifndef ITER2
+#define ITER2 ITER
 #endif
 #ifndef MAXKILL
 #define MAXKILL 1
@@ -485,7 +494,7 @@ inline attach() {
 }
 
 /* ------------------------------------------------------------------ participants */
-proctype P(byte me; byte role) {
+proctype P(byte me; byte role; byte iters) {
   byte w, left, rs, cw, snap, rsnap, qd, bz, owner, res, mode, myd, it;
   bool got, lk, rec, ct, ew, claimed, granted, notice, deferring, phaseOver, phaseChk, checked, op;
 
@@ -496,7 +505,7 @@ start:
 #ifdef LIVE
     :: true ->
 #else
-    :: it < ITER -> it++;
+    :: it < iters -> it++;
 #endif
        if
        :: role != 1 -> op = 0
@@ -524,7 +533,7 @@ start:
        d_step { got = 0; granted = 0; claimed = 0; notice = 0; deferring = 0; phaseOver = 0;
                 phaseChk = 0; checked = 0; mode = 0; op = 0; myd = 0 }
 #ifndef LIVE
-    :: it == ITER -> break
+    :: it == iters -> break
 #endif
     od;
     running[me] = 0
@@ -596,14 +605,13 @@ init {
 #else
     BM = 3;
 #endif
-    run P(0, ROLE0); run P(1, ROLE1);
+    run P(0, ROLE0, ITER0); run P(1, ROLE1, ITER1);
 #if NP == 3
-    run P(2, ROLE2)
+    run P(2, ROLE2, ITER2)
 #endif
   }
 }
 
-#ifdef LIVE
 /* every live waiter eventually gets the lock or gives up (timeout / death) */
 ltl live0  { [] (waiting[0] -> <> !waiting[0]) }
 ltl live1  { [] (waiting[1] -> <> !waiting[1]) }
@@ -611,4 +619,3 @@ ltl live2  { [] (waiting[2] -> <> !waiting[2]) }
 /* while a writer holds, every other participant's wait blocks: nobody runs forever meanwhile
    (checked without fairness, without deaths, timeouts or tries) */
 ltl nobusy { [] ((inW[0] || inW[1] || inW[2]) -> <> !(inW[0] || inW[1] || inW[2])) }
-#endif

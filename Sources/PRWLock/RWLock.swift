@@ -29,6 +29,8 @@ import Glibc
 /// timeouts where such code paths are possible.
 public final class RWLock: Sendable {
     let core: LockCore
+    /// Waits for async callers (RWLock+Async.swift); its thread starts only when one waits.
+    let asyncWaiters: AsyncWaiters
 
     /// A string-convertible reference to this lock that another process can open with
     /// ``init(handle:)``.
@@ -102,6 +104,7 @@ public final class RWLock: Sendable {
 
     private init(core: LockCore, handle: Handle) throws(RWLockError) {
         self.core = core
+        self.asyncWaiters = AsyncWaiters(core: core)
         self.handle = handle
     }
 

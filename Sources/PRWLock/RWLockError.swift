@@ -13,6 +13,8 @@ import Glibc
 public enum RWLockError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The lock was not acquired before the deadline.
     case timedOut
+    /// The wait was cancelled (the async API reports this as `CancellationError`).
+    case cancelled
     /// A lock name was rejected; `reason` says why.
     case invalidName(String, reason: String)
     /// No named lock exists under this name.
@@ -38,6 +40,8 @@ public enum RWLockError: Error, Equatable, Sendable, CustomStringConvertible {
         switch self {
         case .timedOut:
             return "timed out waiting for the lock; retry, use a longer timeout, or run `prwlock status` to see who holds it"
+        case .cancelled:
+            return "the wait for the lock was cancelled; nothing is held"
         case let .invalidName(name, reason):
             return "invalid lock name \(String(reflecting: name)): \(reason); use 1 to \(LockName.maximumLength) bytes without '/' or NUL"
         case let .notFound(name):

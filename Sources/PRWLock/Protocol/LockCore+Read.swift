@@ -69,6 +69,8 @@ extension LockCore {
             case .deadlinePassed:
                 if try recoverIfDead(owner) { continue }
                 throw .timedOut
+            case .cancelled:
+                throw .cancelled
             }
         }
     }

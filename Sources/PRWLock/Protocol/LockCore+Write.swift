@@ -104,6 +104,8 @@ extension LockCore {
             case .deadlinePassed:
                 if try recoverDeadBlockers(owner: again.owner, queued: again.queued) { continue }
                 throw .timedOut
+            case .cancelled:
+                throw .cancelled
             }
         }
         return try drain(me, clock: &clock, isTry: isTry)
@@ -140,6 +142,8 @@ extension LockCore {
                 case .deadlinePassed:
                     if try recoverDeadReaders() { continue }
                     throw RWLockError.timedOut
+                case .cancelled:
+                    throw RWLockError.cancelled
                 }
             }
         } catch {
@@ -187,6 +191,13 @@ extension LockCore {
 
     @inline(never)
     func wakeReaders() { _ = cprwlock_futex_wake_all(words.lock) }
+
+    /// Wakes every thread sleeping in this lock (they re-check and sleep again), so that one
+    /// whose cancellation flag was just raised notices it.
+    func interruptWaiters() {
+        _ = cprwlock_futex_wake_all(words.lock)
+        _ = cprwlock_futex_wake_all(words.event)
+    }
 
     // MARK: - Waking writers
 

@@ -12,6 +12,8 @@ struct WaitClock {
         case checkLiveness
         /// The deadline has passed on the monotonic clock.
         case deadlinePassed
+        /// The caller's cancellation flag is raised.
+        case cancelled
     }
 
     let deadline: Deadline
@@ -25,6 +27,7 @@ struct WaitClock {
     /// Sleeps while `*word == value`, at most until the deadline, the next liveness check, or
     /// `wakeBy` (an absolute CLOCK_MONOTONIC time), whichever comes first.
     mutating func sleep(on word: UnsafeMutablePointer<UInt32>, expecting value: UInt32, wakeBy: Int64 = .max) -> Outcome {
+        if deadline.cancellation?.isRaised == true { return .cancelled }
         let now = Deadline.now()
         if deadline.hasPassed(now: now) { return .deadlinePassed }
         if now >= nextCheck {

@@ -4,6 +4,8 @@ import CPRWLockShim
 struct Deadline {
     /// Nanoseconds of CLOCK_MONOTONIC; `Int64.max` means "never".
     let nanoseconds: Int64
+    /// When set, a wait also ends (with `RWLockError.cancelled`) once the flag is raised.
+    var cancellation: CancellationFlag?
 
     static let never = Deadline(nanoseconds: .max)
 
@@ -28,7 +30,10 @@ struct Deadline {
         return overflow2 ? .max : total
     }
 
-    init(nanoseconds: Int64) { self.nanoseconds = nanoseconds }
+    init(nanoseconds: Int64, cancellation: CancellationFlag? = nil) {
+        self.nanoseconds = nanoseconds
+        self.cancellation = cancellation
+    }
 
     var isNever: Bool { nanoseconds == .max }
 
@@ -38,4 +43,22 @@ struct Deadline {
     func sliceEnd(slice: Int64, now: Int64 = Deadline.now()) -> Int64 {
         min(nanoseconds, now + slice)
     }
+}
+
+/// A flag that ends a wait early: raised by a task's cancellation handler, read by the waiting
+/// thread each time its futex wait returns. Raising it must be followed by a futex wake of the
+/// words a waiter may sleep on (`LockCore.interruptWaiters()`).
+final class CancellationFlag: @unchecked Sendable {
+    // @unchecked: one word, only ever accessed atomically.
+    private let word: UnsafeMutablePointer<UInt32>
+
+    init() {
+        word = .allocate(capacity: 1)
+        word.initialize(to: 0)
+    }
+
+    deinit { word.deallocate() }
+
+    func raise() { cprwlock_store32(word, 1) }
+    var isRaised: Bool { cprwlock_load32(word) != 0 }
 }
