@@ -78,12 +78,19 @@ extension TortureState {
         return false
     }
 
+    /// Whether `pid` can still run code. A process being torn down after SIGKILL keeps its
+    /// /proc entry (and looks running) for a while after its address space and descriptors are
+    /// gone: the kernel marks it PF_EXITING first. From then on it cannot touch the record, and
+    /// its liveness token may already be released, so it does not count.
     static func isAlive(_ pid: pid_t) -> Bool {
         guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
               let close = stat.lastIndex(of: ")")
         else { return false }
+        // After the command: state, ppid, pgrp, session, tty_nr, tpgid, flags, ...
         let fields = stat[stat.index(after: close)...].split(separator: " ")
-        return fields.first.map { $0 != "Z" && $0 != "X" } ?? false
+        guard fields.count > 6, fields[0] != "Z", fields[0] != "X", let flags = UInt64(fields[6]) else { return false }
+        let exiting: UInt64 = 0x4  // PF_EXITING
+        return flags & exiting == 0
     }
 }
 
