@@ -17,3 +17,9 @@ func readmeExample(name: String) throws {
     try RWLock.remove(name: "inventory")
     _ = name
 }
+
+/// The README's async example.
+func readmeAsyncExample(lock: RWLock) async throws {
+    let total = try await lock.withReadLock { readStock() }
+    try await lock.withWriteLock(timeout: .seconds(1)) { writeStock(total + 1) }
+}
