@@ -10,6 +10,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
     ],
     targets: [
         // What Swift cannot call directly: futex(2) through syscall(2), fcntl(2) with a struct,
@@ -20,7 +21,7 @@ let package = Package(
         ),
         .target(
             name: "PRWLock",
-            dependencies: ["CPRWLockShim"]
+            dependencies: ["CPRWLockShim", .product(name: "Logging", package: "swift-log")]
         ),
         .executableTarget(
             name: "prwlock",
@@ -37,7 +38,7 @@ let package = Package(
         ),
         .testTarget(
             name: "PRWLockTests",
-            dependencies: ["PRWLock", "prwlock-test-worker"]
+            dependencies: ["PRWLock", "prwlock-test-worker", .product(name: "Logging", package: "swift-log")]
         ),
     ],
     swiftLanguageModes: [.v6]

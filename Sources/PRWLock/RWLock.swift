@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Logging
 
 /// A reader-writer lock shared by processes and threads: many readers at once, one writer alone.
 ///
@@ -50,13 +51,16 @@ public final class RWLock: Sendable {
     /// Share it with a child by `fork()` (the child's copy attaches by itself on first use), or by
     /// passing `handle.description` to a spawned process, which calls ``init(handle:)``.
     ///
-    /// - Parameter maxProcesses: how many processes (more precisely, `RWLock` instances) can use
-    ///   the lock at once, 1...1024.
-    public convenience init(maxProcesses: Int = RWLock.defaultMaxProcesses) throws {
+    /// - Parameters:
+    ///   - maxProcesses: how many processes (more precisely, `RWLock` instances) can use the lock
+    ///     at once, 1...1024.
+    ///   - logger: where to report a dead holder recovered (warning) and an acquisition that
+    ///     waited more than 10 ms (debug). The library never configures logging itself.
+    public convenience init(maxProcesses: Int = RWLock.defaultMaxProcesses, logger: Logger? = nil) throws {
         try Self.checkMaxProcesses(maxProcesses)
         let segment = try MappedSegment.createAnonymous(slotCount: maxProcesses)
         try self.init(
-            core: LockCore(segment: segment),
+            core: LockCore(segment: segment, logger: logger),
             handle: Handle(kind: .anonymous(pid: getpid(), descriptor: segment.fd, device: segment.device, inode: segment.inode)))
     }
 
@@ -73,25 +77,27 @@ public final class RWLock: Sendable {
     ///     or other write access only to share the lock with other users you trust.
     ///   - maxProcesses: the number of process slots of a new lock, 1...1024; an existing lock keeps
     ///     its own.
+    ///   - logger: where to report recoveries (warning) and slow acquisitions (debug).
     public convenience init(
         name: String,
         createIfMissing: Bool = true,
         permissions: mode_t = 0o600,
-        maxProcesses: Int = RWLock.defaultMaxProcesses
+        maxProcesses: Int = RWLock.defaultMaxProcesses,
+        logger: Logger? = nil
     ) throws {
         try Self.checkMaxProcesses(maxProcesses)
         guard permissions & ~0o777 == 0 else {
             throw RWLockError.invalidArgument("permissions \(String(permissions, radix: 8)) must be within 0o777")
         }
         let segment = try MappedSegment.openNamed(name, create: createIfMissing, permissions: permissions, slotCount: maxProcesses)
-        try self.init(core: LockCore(segment: segment), handle: Handle(kind: .named(name, permissions: permissions)))
+        try self.init(core: LockCore(segment: segment, logger: logger), handle: Handle(kind: .named(name, permissions: permissions)))
     }
 
     /// Opens the lock a handle refers to, typically in a child process given
     /// `lock.handle.description` in its arguments or environment.
     ///
     /// An anonymous lock can be opened as long as the process that created it still has it open.
-    public convenience init(handle: Handle) throws {
+    public convenience init(handle: Handle, logger: Logger? = nil) throws {
         let segment: MappedSegment
         switch handle.kind {
         case let .named(name, permissions):
@@ -99,7 +105,7 @@ public final class RWLock: Sendable {
         case let .anonymous(pid, descriptor, device, inode):
             segment = try MappedSegment.openAnonymous(creatorPID: pid, descriptor: descriptor, device: device, inode: inode)
         }
-        try self.init(core: LockCore(segment: segment), handle: handle)
+        try self.init(core: LockCore(segment: segment, logger: logger), handle: handle)
     }
 
     private init(core: LockCore, handle: Handle) throws(RWLockError) {

@@ -43,9 +43,11 @@ extension LockCore {
         // R6: queue. Writers defer to queued readers for one reader phase after each write.
         _ = cprwlock_fetch_add32(words.waitingReaders(me), 1)
         CrashPoint.reach(.readQueued)
+        let started = Deadline.now()
         defer {
             _ = cprwlock_fetch_sub32(words.waitingReaders(me), 1)
             wakeWriters()  // a writer may be deferring to this reader
+            logIfSlow("read", since: started)
         }
         var clock = WaitClock(deadline: deadline)
         while true {

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import CPRWLockShim
+import Logging
 
 /// Liveness checks and recovery: "Death and recovery" in docs/DESIGN.md.
 extension LockCore {
@@ -18,7 +19,13 @@ extension LockCore {
             defer { _ = cprwlock_ofd_unlock(token, Int64(slot)) }
             guard slotHasState(slot) else { return false }
             CrashPoint.reach(.recoverySlotLocked)
+            let pid = cprwlock_load32(words.pid(slot))
+            let wasWriting = LockWord.owner(cprwlock_load32(words.lock)) == UInt32(slot + 1) && cprwlock_load32(words.holdsWrite(slot)) != 0
+            let readers = cprwlock_load32(words.readers(slot))
             clear(slot, recovering: true)
+            logger?.warning("prwlock: recovered the lock from a dead process", metadata: [
+                "pid": "\(pid)", "slot": "\(slot)", "heldWrite": "\(wasWriting)", "readHolds": "\(readers)",
+            ])
             return true
         }
     }
@@ -79,5 +86,17 @@ extension LockCore {
             recovered = try recoverIfDead(slot) || recovered
         }
         return recovered
+    }
+}
+
+extension LockCore {
+    /// Logs a wait that took longer than `slowAcquisitionNanoseconds` (debug level), whether it
+    /// ended in the lock, a timeout or an error.
+    func logIfSlow(_ mode: String, since start: Int64) {
+        guard let logger else { return }
+        let waited = Deadline.now() - start
+        if waited > Self.slowAcquisitionNanoseconds {
+            logger.debug("prwlock: slow \(mode) acquisition", metadata: ["waitedMilliseconds": "\(waited / 1_000_000)"])
+        }
     }
 }

@@ -48,7 +48,11 @@ extension LockCore {
         if claimed { return try drain(me, clock: &clock, isTry: isTry) }
         _ = cprwlock_fetch_add32(words.waitingWriters(me), 1)
         CrashPoint.reach(.writeQueued)
-        defer { _ = cprwlock_fetch_sub32(words.waitingWriters(me), 1) }
+        let started = Deadline.now()
+        defer {
+            _ = cprwlock_fetch_sub32(words.waitingWriters(me), 1)
+            logIfSlow("write", since: started)
+        }
         var deferringSince: Int64?
         var phaseEndChecked = false
         var checkedOnce = false

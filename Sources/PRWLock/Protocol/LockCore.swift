@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import CPRWLockShim
+import Logging
 
 /// One participant of a shared lock: the protocol of docs/DESIGN.md run against one mapped
 /// segment from one process. `RWLock` is its public face.
@@ -17,6 +18,11 @@ final class LockCore: @unchecked Sendable {
     let words: SharedWords
     let binding: UnsafeMutablePointer<cprwlock_binding>
     let bindingSlot: UnsafeMutablePointer<UInt32>
+    /// Where recoveries (warning) and slow acquisitions (debug) are reported; never configured here.
+    let logger: Logger?
+
+    /// An acquisition that waited longer than this is logged at debug level.
+    static let slowAcquisitionNanoseconds: Int64 = 10_000_000
 
     /// A waiter checks the liveness of whoever it waits for at least this often: a dead holder
     /// wakes nobody.
@@ -27,12 +33,13 @@ final class LockCore: @unchecked Sendable {
     /// The most read holds one participant may have at once.
     static let maximumReadHolds: UInt32 = 1 << 30
 
-    init(segment: MappedSegment) throws(RWLockError) {
+    init(segment: MappedSegment, logger: Logger?) throws(RWLockError) {
         guard let binding = cprwlock_binding_create() else {
             throw .system(operation: "malloc", errno: ENOMEM)
         }
         self.segment = segment
         self.words = segment.words
+        self.logger = logger
         self.binding = binding
         self.bindingSlot = UnsafeMutableRawPointer(binding)
             .advanced(by: MemoryLayout<cprwlock_binding>.offset(of: \cprwlock_binding.slot)!)

@@ -1,0 +1,4 @@
+/* Mutant dekker: a reader loads W before publishing in R (breaks the Dekker pair)
+ * Expected to be caught by: mutual exclusion */
+#define MUTANT_DEKKER
+#include "../prwlock.pml"

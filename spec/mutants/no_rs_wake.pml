@@ -1,0 +1,4 @@
+/* Mutant no_rs_wake: a writer's release (abandonClaim) does not futex_wake W although READERS_SLEEPING was set
+ * Expected to be caught by: no invalid end states (lost wake-up) */
+#define MUTANT_NO_RS_WAKE
+#include "../prwlock.pml"

@@ -1,0 +1,4 @@
+/* Mutant wake_one: wakeWriters() wakes one sleeper on E instead of all
+ * Expected to be caught by: no invalid end states (a writer left asleep; needs 3 participants) */
+#define MUTANT_WAKE_ONE
+#include "../prwlock.pml"
