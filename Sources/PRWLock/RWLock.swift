@@ -54,11 +54,14 @@ public final class RWLock: Sendable {
     /// - Parameters:
     ///   - maxProcesses: how many processes (more precisely, `RWLock` instances) can use the lock
     ///     at once, 1...1024.
+    ///   - sharedMemorySize: bytes of shared memory the lock guards (0: none); see
+    ///     ``withWriteLockedMemory(timeout:_:)``. It starts zeroed.
     ///   - logger: where to report a dead holder recovered (warning) and an acquisition that
     ///     waited more than 10 ms (debug). The library never configures logging itself.
-    public convenience init(maxProcesses: Int = RWLock.defaultMaxProcesses, logger: Logger? = nil) throws {
+    public convenience init(maxProcesses: Int = RWLock.defaultMaxProcesses, sharedMemorySize: Int = 0, logger: Logger? = nil) throws {
         try Self.checkMaxProcesses(maxProcesses)
-        let segment = try MappedSegment.createAnonymous(slotCount: maxProcesses)
+        try Self.checkSharedMemorySize(sharedMemorySize)
+        let segment = try MappedSegment.createAnonymous(slotCount: maxProcesses, sharedMemorySize: sharedMemorySize)
         try self.init(
             core: LockCore(segment: segment, logger: logger),
             handle: Handle(kind: .anonymous(pid: getpid(), descriptor: segment.fd, device: segment.device, inode: segment.inode)))
@@ -77,19 +80,24 @@ public final class RWLock: Sendable {
     ///     or other write access only to share the lock with other users you trust.
     ///   - maxProcesses: the number of process slots of a new lock, 1...1024; an existing lock keeps
     ///     its own.
+    ///   - sharedMemorySize: bytes of shared memory a new lock guards (0: none); an existing lock
+    ///     must have the same size, unless this is 0, which accepts whatever it has.
     ///   - logger: where to report recoveries (warning) and slow acquisitions (debug).
     public convenience init(
         name: String,
         createIfMissing: Bool = true,
         permissions: mode_t = 0o600,
         maxProcesses: Int = RWLock.defaultMaxProcesses,
+        sharedMemorySize: Int = 0,
         logger: Logger? = nil
     ) throws {
         try Self.checkMaxProcesses(maxProcesses)
+        try Self.checkSharedMemorySize(sharedMemorySize)
         guard permissions & ~0o777 == 0 else {
             throw RWLockError.invalidArgument("permissions \(String(permissions, radix: 8)) must be within 0o777")
         }
-        let segment = try MappedSegment.openNamed(name, create: createIfMissing, permissions: permissions, slotCount: maxProcesses)
+        let segment = try MappedSegment.openNamed(
+            name, create: createIfMissing, permissions: permissions, slotCount: maxProcesses, sharedMemorySize: sharedMemorySize)
         try self.init(core: LockCore(segment: segment, logger: logger), handle: Handle(kind: .named(name, permissions: permissions)))
     }
 
@@ -101,7 +109,7 @@ public final class RWLock: Sendable {
         let segment: MappedSegment
         switch handle.kind {
         case let .named(name, permissions):
-            segment = try MappedSegment.openNamed(name, create: false, permissions: permissions, slotCount: 1)
+            segment = try MappedSegment.openNamed(name, create: false, permissions: permissions, slotCount: 1, sharedMemorySize: 0)
         case let .anonymous(pid, descriptor, device, inode):
             segment = try MappedSegment.openAnonymous(creatorPID: pid, descriptor: descriptor, device: device, inode: inode)
         }
@@ -118,6 +126,12 @@ public final class RWLock: Sendable {
     /// `RWLock(name:)` creates a new, unrelated lock.
     public static func remove(name: String) throws {
         try MappedSegment.removeNamed(name)
+    }
+
+    private static func checkSharedMemorySize(_ size: Int) throws(RWLockError) {
+        guard (0...SegmentLayout.maximumSharedMemory).contains(size) else {
+            throw .invalidArgument("sharedMemorySize is \(size); it must be 0...\(SegmentLayout.maximumSharedMemory) bytes")
+        }
     }
 
     private static func checkMaxProcesses(_ count: Int) throws(RWLockError) {

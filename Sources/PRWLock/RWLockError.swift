@@ -25,6 +25,8 @@ public enum RWLockError: Error, Equatable, Sendable, CustomStringConvertible {
     case tooManyProcesses(limit: Int)
     /// This process already holds the maximum number of concurrent read holds.
     case tooManyReaders(limit: Int)
+    /// The named lock exists with a guarded shared-memory region of another size.
+    case sharedMemorySizeMismatch(existing: Int, requested: Int)
     /// An argument was out of range (for example `maxProcesses`).
     case invalidArgument(String)
     /// The segment exists but may not be trusted (wrong owner, permissions, file type).
@@ -52,6 +54,8 @@ public enum RWLockError: Error, Equatable, Sendable, CustomStringConvertible {
             return "all \(limit) process slots of this lock are taken by live processes; close unused instances or create the lock with a larger maxProcesses"
         case let .tooManyReaders(limit):
             return "this process already holds \(limit) read locks at once; release some before acquiring more"
+        case let .sharedMemorySizeMismatch(existing, requested):
+            return "the lock exists with \(existing) bytes of shared memory, not \(requested); open it with sharedMemorySize: \(existing) (or 0), or remove it and create it anew"
         case let .invalidArgument(message):
             return "invalid argument: \(message)"
         case let .unsafeSegment(message):

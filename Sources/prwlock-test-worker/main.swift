@@ -18,6 +18,8 @@
 //   prwlock-test-worker victim HANDLE OPS                     attach, then OPS (e.g. "read,write"): each a
 //                                                            timed acquire and release; run with
 //                                                            PRWLOCK_CRASH_POINT set to die on the way
+//   prwlock-test-worker shared-add HANDLE COUNT               add 1 to the UInt64 in the lock's shared
+//                                                            memory COUNT times, under the write lock
 //   prwlock-test-worker poll-read HANDLE SECONDS              tryAcquireRead every 0.5 ms
 //   prwlock-test-worker fork-busy HANDLE COUNT                fork COUNT times while a thread keeps the
 //                                                            slow path busy; print "children-ok=N"
@@ -322,6 +324,17 @@ case "victim":
         }
     } catch {
         fail("victim: \(error)")
+    }
+    say("done")
+
+case "shared-add":
+    let lock = openLock(arguments[2])
+    do {
+        for _ in 0..<(Int(arguments[3]) ?? 1) {
+            try lock.withWriteLocked(UInt64.self) { $0 += 1 }
+        }
+    } catch {
+        fail("shared-add: \(error)")
     }
     say("done")
 

@@ -112,6 +112,7 @@ func contractSpellings() throws {
         }
         try readmeExample(name: uniqueLockName())
         try await readmeAsyncExample(lock: RWLock())
+        #expect(try readmeSharedMemoryExample() == 1)
     }
 }
 

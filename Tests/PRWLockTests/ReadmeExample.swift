@@ -23,3 +23,12 @@ func readmeAsyncExample(lock: RWLock) async throws {
     let total = try await lock.withReadLock { readStock() }
     try await lock.withWriteLock(timeout: .seconds(1)) { writeStock(total + 1) }
 }
+
+/// The README's guarded-memory example (Counters is defined in SharedMemoryTests.swift).
+func readmeSharedMemoryExample() throws -> Int {
+    let stats = try RWLock(name: "cache-stats", sharedMemorySize: MemoryLayout<Counters>.size)
+    defer { try? RWLock.remove(name: "cache-stats") }
+    try stats.withWriteLocked(Counters.self) { $0.hits += 1 }
+    let hits = try stats.withReadLocked(Counters.self) { $0.hits }
+    return hits
+}

@@ -18,6 +18,8 @@ enum SegmentLayout {
     static let slotStrideOffset = 20
     static let totalSizeOffset = 24
     static let slotsOffsetOffset = 32
+    static let sharedMemoryOffsetOffset = 40
+    static let sharedMemorySizeOffset = 48
 
     // The lock's words, each on its own line (see DESIGN.md, "Shared-memory layout").
     static let lockWordOffset = 64
@@ -40,7 +42,11 @@ enum SegmentLayout {
     static let stateField = 16
     static let pidField = 20
 
-    static func totalSize(slotCount: Int) -> Int {
+    /// The largest guarded shared-memory region a lock may carry.
+    static let maximumSharedMemory = 1 << 30
+
+    /// Where the slots end: the guarded region starts here (64-byte aligned).
+    static func slotsEnd(slotCount: Int) -> Int {
         slotsOffset + slotCount * slotStride
     }
 }
@@ -67,7 +73,10 @@ enum EventWord {
 /// A validated header: the only values of the header the protocol ever uses, read once.
 struct SegmentGeometry: Equatable {
     let slotCount: Int
-    var totalSize: Int { SegmentLayout.totalSize(slotCount: slotCount) }
+    /// Bytes of the guarded region after the slots (0: none).
+    var sharedMemorySize: Int = 0
+    var sharedMemoryOffset: Int { SegmentLayout.slotsEnd(slotCount: slotCount) }
+    var totalSize: Int { sharedMemoryOffset + sharedMemorySize }
 
     /// Writes a fresh header into zeroed memory of `totalSize` bytes.
     func initialize(_ base: UnsafeMutableRawPointer) {
@@ -77,6 +86,8 @@ struct SegmentGeometry: Equatable {
         base.storeBytes(of: UInt32(SegmentLayout.slotStride), toByteOffset: SegmentLayout.slotStrideOffset, as: UInt32.self)
         base.storeBytes(of: UInt64(totalSize), toByteOffset: SegmentLayout.totalSizeOffset, as: UInt64.self)
         base.storeBytes(of: UInt64(SegmentLayout.slotsOffset), toByteOffset: SegmentLayout.slotsOffsetOffset, as: UInt64.self)
+        base.storeBytes(of: UInt64(sharedMemorySize == 0 ? 0 : sharedMemoryOffset), toByteOffset: SegmentLayout.sharedMemoryOffsetOffset, as: UInt64.self)
+        base.storeBytes(of: UInt64(sharedMemorySize), toByteOffset: SegmentLayout.sharedMemorySizeOffset, as: UInt64.self)
         // The magic goes last: a reader of a file in the middle of this never accepts it.
         base.storeBytes(of: SegmentLayout.magic, toByteOffset: SegmentLayout.magicOffset, as: UInt64.self)
     }
@@ -104,9 +115,16 @@ struct SegmentGeometry: Equatable {
         guard (1...SegmentLayout.maximumSlots).contains(slotCount) else {
             throw .corruptSegment("slot count \(slotCount) outside 1...\(SegmentLayout.maximumSlots)")
         }
-        let geometry = SegmentGeometry(slotCount: slotCount)
+        let sharedSize = u64(SegmentLayout.sharedMemorySizeOffset)
+        guard sharedSize <= UInt64(SegmentLayout.maximumSharedMemory) else {
+            throw .corruptSegment("shared memory size \(sharedSize) is over \(SegmentLayout.maximumSharedMemory)")
+        }
+        let geometry = SegmentGeometry(slotCount: slotCount, sharedMemorySize: Int(sharedSize))
+        guard u64(SegmentLayout.sharedMemoryOffsetOffset) == (sharedSize == 0 ? 0 : UInt64(geometry.sharedMemoryOffset)) else {
+            throw .corruptSegment("unexpected shared memory offset")
+        }
         guard u64(SegmentLayout.totalSizeOffset) == UInt64(geometry.totalSize), fileSize == geometry.totalSize else {
-            throw .corruptSegment("size \(fileSize) does not match \(slotCount) slots (\(geometry.totalSize) bytes)")
+            throw .corruptSegment("size \(fileSize) does not match \(slotCount) slots and \(sharedSize) bytes of shared memory (\(geometry.totalSize) bytes)")
         }
         return geometry
     }

@@ -48,8 +48,8 @@ final class MappedSegment: @unchecked Sendable {
     // MARK: Anonymous
 
     /// A new lock in a sealed memfd: nobody can shrink it under the processes that map it.
-    static func createAnonymous(slotCount: Int) throws(RWLockError) -> MappedSegment {
-        let geometry = SegmentGeometry(slotCount: slotCount)
+    static func createAnonymous(slotCount: Int, sharedMemorySize: Int) throws(RWLockError) -> MappedSegment {
+        let geometry = SegmentGeometry(slotCount: slotCount, sharedMemorySize: sharedMemorySize)
         let fd = cprwlock_memfd_create("prwlock")
         guard fd >= 0 else { throw .system(operation: "memfd_create", errno: errno) }
         do throws(RWLockError) {
@@ -91,16 +91,22 @@ final class MappedSegment: @unchecked Sendable {
     // MARK: Named
 
     /// Opens the named lock, creating it atomically when it does not exist and `create` is set.
-    static func openNamed(_ name: String, create: Bool, permissions: mode_t, slotCount: Int) throws(RWLockError) -> MappedSegment {
+    /// `sharedMemorySize` is the size of a new lock's guarded region; an existing lock must have
+    /// the same unless it is 0 ("whatever it has").
+    static func openNamed(_ name: String, create: Bool, permissions: mode_t, slotCount: Int, sharedMemorySize: Int) throws(RWLockError) -> MappedSegment {
         try LockName.validate(name)
         let path = LockName.path(name)
         while true {
             do throws(RWLockError) {
-                return try openExisting(path: path, name: name, permissions: permissions)
+                let existing = try openExisting(path: path, name: name, permissions: permissions)
+                if sharedMemorySize != 0 && existing.geometry.sharedMemorySize != sharedMemorySize {
+                    throw RWLockError.sharedMemorySizeMismatch(existing: existing.geometry.sharedMemorySize, requested: sharedMemorySize)
+                }
+                return existing
             } catch RWLockError.notFound(let missing) {
                 guard create else { throw .notFound(name: missing) }
             }
-            if let created = try createNamed(path: path, permissions: permissions, slotCount: slotCount) {
+            if let created = try createNamed(path: path, permissions: permissions, slotCount: slotCount, sharedMemorySize: sharedMemorySize) {
                 return created
             }
             // Another process linked its segment first: open that one.
@@ -169,8 +175,8 @@ final class MappedSegment: @unchecked Sendable {
 
     /// Builds the whole segment in a private file and links it into place. Returns nil when the
     /// name already exists (someone else won the race).
-    private static func createNamed(path: String, permissions: mode_t, slotCount: Int) throws(RWLockError) -> MappedSegment? {
-        let geometry = SegmentGeometry(slotCount: slotCount)
+    private static func createNamed(path: String, permissions: mode_t, slotCount: Int, sharedMemorySize: Int) throws(RWLockError) -> MappedSegment? {
+        let geometry = SegmentGeometry(slotCount: slotCount, sharedMemorySize: sharedMemorySize)
         let temporary = "\(LockName.directory)/.\(LockName.prefix)tmp.\(getpid()).\(UInt64.random(in: 0 ... .max))"
         let fd = try Syscall.open(temporary, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
         defer { unlink(temporary) }

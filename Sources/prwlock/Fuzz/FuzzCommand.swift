@@ -130,10 +130,10 @@ struct SegmentMutator {
 
     init() throws {
         var bases: [[UInt8]] = []
-        for slots in [1, 2, 3, 64, 65, 128, 1024] {
+        for (slots, shared) in [(1, 0), (2, 0), (3, 8), (64, 0), (65, 100), (128, 0), (1024, 4096)] {
             let name = "fuzz-base-\(getpid())-\(slots)"
             try? RWLock.remove(name: name)
-            do { _ = try RWLock(name: name, maxProcesses: slots) }  // detached again at once
+            do { _ = try RWLock(name: name, maxProcesses: slots, sharedMemorySize: shared) }  // detached again at once
             bases.append(Array(try Data(contentsOf: URL(fileURLWithPath: "/dev/shm/prwlock.\(name)"))))
             try RWLock.remove(name: name)
         }
@@ -178,7 +178,7 @@ struct SegmentMutator {
         case 3 where allowResize:  // extended
             bytes += (0..<(1 + rng.next() % 4096)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
         case 4:  // a header field out of range
-            let field = [8, 12, 16, 20, 24, 28, 32, 36][Int(rng.next() % 8)]
+            let field = [8, 12, 16, 20, 24, 28, 32, 36, 40, 44, 48, 52][Int(rng.next() % 12)]
             put32(&bytes, field, edgeValue(&rng))
         case 5:  // lock word W: any owner, any flags
             put32(&bytes, 64, UInt32(truncatingIfNeeded: rng.next()) & [0xFFFF, 0x8000_FFFF, 0xFFFF_FFFF, 0x4000_0000][Int(rng.next() % 4)])
