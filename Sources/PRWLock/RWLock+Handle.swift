@@ -5,7 +5,7 @@ import Glibc
 extension RWLock {
     /// A reference to a lock that survives being written out as a string: pass
     /// `handle.description` to another process (argument, environment, file) and open the same
-    /// lock there with ``RWLock/init(handle:)``.
+    /// lock there with ``RWLock/init(handle:logger:)``.
     ///
     /// A named lock's handle is its name. An anonymous lock's handle names the creating process
     /// and its descriptor, checked by device and inode, so it also works in children that were

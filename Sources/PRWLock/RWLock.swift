@@ -34,7 +34,7 @@ public final class RWLock: Sendable {
     let asyncWaiters: AsyncWaiters
 
     /// A string-convertible reference to this lock that another process can open with
-    /// ``init(handle:)``.
+    /// ``init(handle:logger:)``.
     public let handle: Handle
 
     /// The name of a named lock; nil for an anonymous one.
@@ -49,7 +49,7 @@ public final class RWLock: Sendable {
     /// Creates a new anonymous lock in shared memory (a sealed memfd).
     ///
     /// Share it with a child by `fork()` (the child's copy attaches by itself on first use), or by
-    /// passing `handle.description` to a spawned process, which calls ``init(handle:)``.
+    /// passing `handle.description` to a spawned process, which calls ``init(handle:logger:)``.
     ///
     /// - Parameters:
     ///   - maxProcesses: how many processes (more precisely, `RWLock` instances) can use the lock

@@ -1,4 +1,5 @@
 /* Mutant dekker: a reader loads W before publishing in R (breaks the Dekker pair)
- * Expected to be caught by: mutual exclusion */
+ * Expected to be caught by: mutual exclusion
+ * check-config: safety-2p-nodeath */
 #define MUTANT_DEKKER
 #include "../prwlock.pml"
