@@ -34,6 +34,8 @@ extension RWLock {
         public let writerPID: pid_t?
         /// True when that writer has finished waiting for readers and holds the lock.
         public let writerHolds: Bool
+        /// The process holding the upgradable lock, if any.
+        public let upgraderPID: pid_t?
         public let waitingReaders: Int
         public let waitingWriters: Int
         /// True when a writer died holding the lock and no writer has finished normally since.
@@ -51,6 +53,7 @@ extension RWLock {
             var lines: [String] = []
             let writer = writerPID.map { "pid \($0) (\(writerHolds ? "holding" : "waiting for readers to leave"))" } ?? "none"
             lines.append("writer: \(writer); readers: \(readers); waiting: \(waitingWriters) writer(s), \(waitingReaders) reader(s)")
+            if let upgraderPID { lines.append("upgradable hold: pid \(upgraderPID)") }
             if previousWriterDied { lines.append("previous writer died holding the lock: the next writer should repair the data") }
             if nameIsCurrent == false { lines.append("warning: the lock's name now refers to a different lock (removed and recreated)") }
             lines.append("processes attached: \(participants.count) of \(capacity)")
@@ -113,6 +116,7 @@ extension LockCore {
             readers: living.reduce(0) { $0 + $1.readers },
             writerPID: writerSlot.map { pid_t(bitPattern: cprwlock_load32(words.pid($0))) },
             writerHolds: writer?.holdsWrite ?? false,
+            upgraderPID: try words.slot(fromUpgrader: word).map { pid_t(bitPattern: cprwlock_load32(words.pid($0))) },
             waitingReaders: living.reduce(0) { $0 + $1.waitingReaders },
             waitingWriters: living.reduce(0) { $0 + $1.waitingWriters },
             previousWriterDied: previousWriterDied,

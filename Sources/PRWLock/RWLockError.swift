@@ -21,6 +21,8 @@ public enum RWLockError: Error, Equatable, Sendable, CustomStringConvertible {
     case notFound(name: String)
     /// `release()` was called while this participant held nothing.
     case notHeld
+    /// `upgrade()` was called without an upgradable hold.
+    case notUpgradable
     /// Every slot of the lock is taken by a live process.
     case tooManyProcesses(limit: Int)
     /// This process already holds the maximum number of concurrent read holds.
@@ -48,6 +50,8 @@ public enum RWLockError: Error, Equatable, Sendable, CustomStringConvertible {
             return "invalid lock name \(String(reflecting: name)): \(reason); use 1 to \(LockName.maximumLength) bytes without '/' or NUL"
         case let .notFound(name):
             return "no lock named \(String(reflecting: name)) exists; create it with RWLock(name:)"
+        case .notUpgradable:
+            return "upgrade() needs an upgradable hold: take it with acquireUpgradable(); a plain read lock cannot be upgraded, because two readers upgrading at once would wait for each other forever"
         case .notHeld:
             return "release() called but this process holds neither a read nor a write lock; every release must match one acquisition"
         case let .tooManyProcesses(limit):

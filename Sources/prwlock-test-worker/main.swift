@@ -20,6 +20,9 @@
 //                                                            PRWLOCK_CRASH_POINT set to die on the way
 //   prwlock-test-worker shared-add HANDLE COUNT               add 1 to the UInt64 in the lock's shared
 //                                                            memory COUNT times, under the write lock
+//   prwlock-test-worker upgradable HANDLE SECONDS             hold the upgradable lock, print "acquired"
+//   prwlock-test-worker upgrade HANDLE MILLISECONDS           upgradable, print "upgradable", upgrade
+//                                                            within the timeout, print "upgraded", hold 0.3 s
 //   prwlock-test-worker poll-read HANDLE SECONDS              tryAcquireRead every 0.5 ms
 //   prwlock-test-worker fork-busy HANDLE COUNT                fork COUNT times while a thread keeps the
 //                                                            slow path busy; print "children-ok=N"
@@ -337,6 +340,32 @@ case "shared-add":
         fail("shared-add: \(error)")
     }
     say("done")
+
+case "upgradable":
+    let lock = openLock(arguments[2])
+    do {
+        try lock.acquireUpgradable(timeout: .seconds(20))
+        say("acquired")
+        usleep(useconds_t((Double(arguments[3]) ?? 1) * 1_000_000))
+        try lock.releaseUpgradable()
+        say("released")
+    } catch {
+        fail("upgradable: \(error)")
+    }
+
+case "upgrade":
+    let lock = openLock(arguments[2])
+    do {
+        try lock.acquireUpgradable(timeout: .seconds(20))
+        say("upgradable")
+        try lock.upgrade(timeout: .milliseconds(Int64(arguments[3]) ?? 1000))
+        say("upgraded")
+        usleep(300_000)
+        try lock.release()
+        say("released")
+    } catch {
+        fail("upgrade: \(error)")
+    }
 
 case "poll-read":
     let lock = openLock(arguments[2])

@@ -91,6 +91,7 @@ struct LockReport {
             "readers": status.readers,
             "writerPID": status.writerPID.map { Int($0) } as Any,
             "writerHolds": status.writerHolds,
+            "upgraderPID": status.upgraderPID.map { Int($0) } as Any,
             "waitingReaders": status.waitingReaders,
             "waitingWriters": status.waitingWriters,
             "previousWriterDied": status.previousWriterDied,
@@ -129,6 +130,7 @@ struct LockReport {
     var text: String {
         var lines = ["lock \(name): \(mode)"]
         lines.append("waiting: \(status.waitingWriters) writer(s), \(status.waitingReaders) reader(s)")
+        if let upgrader = status.upgraderPID { lines.append("upgradable hold: pid \(upgrader)") }
         if status.previousWriterDied {
             lines.append("previous writer died holding the lock: the next writer is told to repair the data")
         }

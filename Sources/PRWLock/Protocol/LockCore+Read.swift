@@ -98,11 +98,14 @@ extension LockCore {
         }
     }
 
-    /// Releases this participant's write hold if it has one, else one of its read holds.
+    /// Releases this participant's write hold if it has one, else its upgradable hold, else one of
+    /// its read holds.
     @inline(__always)
     func release() throws(RWLockError) {
-        if let me = fastSlot, LockWord.owner(cprwlock_load32_relaxed(words.lock)) == UInt32(me + 1), releaseWrite(me) {
-            return
+        if let me = fastSlot {
+            let word = cprwlock_load32_relaxed(words.lock)
+            if LockWord.owner(word) == UInt32(me + 1), releaseWrite(me) { return }
+            if LockWord.upgrader(word) == UInt32(me + 1), releaseUpgradable(me) { return }
         }
         try releaseRead()
     }

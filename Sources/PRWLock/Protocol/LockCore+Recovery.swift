@@ -34,7 +34,8 @@ extension LockCore {
     /// be dead), or leftovers that only a corrupt segment can have.
     private func slotHasState(_ slot: Int) -> Bool {
         if cprwlock_load32(words.state(slot)) != 0 { return true }
-        if LockWord.owner(cprwlock_load32(words.lock)) == UInt32(slot + 1) { return true }
+        let word = cprwlock_load32(words.lock)
+        if LockWord.owner(word) == UInt32(slot + 1) || LockWord.upgrader(word) == UInt32(slot + 1) { return true }
         if cprwlock_load64(words.bitmapWord(slot / 64)) & (UInt64(1) << UInt64(slot % 64)) != 0 { return true }
         return cprwlock_load32(words.readers(slot)) != 0 || cprwlock_load32(words.waitingReaders(slot)) != 0
     }
@@ -53,6 +54,10 @@ extension LockCore {
                     break
                 }
             }
+        }
+        // An upgradable hold (without an upgrade under way, which the step above ended).
+        while LockWord.upgrader(word) == UInt32(slot + 1) && LockWord.owner(word) == 0 {
+            if cprwlock_cas32(words.lock, &word, word & ~LockWord.upgraderMask) { break }
         }
         if recovering { CrashPoint.reach(.recoveryWriterCleared) }
         cprwlock_store32(words.readers(slot), 0)

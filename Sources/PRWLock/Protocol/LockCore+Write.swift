@@ -58,12 +58,14 @@ extension LockCore {
         var checkedOnce = false
         // Claim: wait until no writer owns W and no reader is queued behind the last writer (for at
         // most one reader phase; a try does not defer at all).
+        // The owner here is whoever keeps W from being 0: a writer, or else an upgradable holder.
         func blockers() throws(RWLockError) -> (owner: Int?, queued: Int?) {
             let word = cprwlock_load32(words.lock)
-            let owner = try words.slot(fromOwner: word)
-            if owner == nil && word != 0 {
+            if LockWord.isMalformed(word) {
                 throw .corruptSegment("lock word 0x\(String(word, radix: 16)) has flags set but no writer")
             }
+            var owner = try words.slot(fromOwner: word)
+            if owner == nil { owner = try words.slot(fromUpgrader: word) }
             guard owner == nil, !isTry, let queued = queuedReaderSlot() else { return (owner, nil) }
             let now = Deadline.now()
             let since = deferringSince ?? now
@@ -98,7 +100,9 @@ extension LockCore {
             // Re-check after announcing ourselves: every change from now on bumps E.
             let again = try blockers()
             if again.owner == nil && again.queued == nil { continue }
-            let phaseEnd = deferringSince.map { $0 &+ Self.readerPhaseNanoseconds } ?? .max
+            // The phase bounds the sleep only while this writer defers to queued readers: past
+            // its end, a writer waiting for another writer must sleep, not spin (found by SPIN).
+            let phaseEnd = again.queued != nil ? (deferringSince ?? 0) &+ Self.readerPhaseNanoseconds : .max
             CrashPoint.reach(.writeSleeping)
             switch clock.sleep(on: words.event, expecting: event, wakeBy: phaseEnd) {
             case .again:
@@ -116,8 +120,9 @@ extension LockCore {
     }
 
     /// W3 with waiting: this participant has claimed W; wait until no attached slot has readers.
-    /// Every way out but success gives the claim up, so queued readers are never stranded.
-    private func drain(_ me: Int, clock: inout WaitClock, isTry: Bool) throws(RWLockError) -> Bool {
+    /// Every way out but success gives the claim up, so queued readers are never stranded (an
+    /// upgrade that gives up keeps its upgradable hold).
+    func drain(_ me: Int, clock: inout WaitClock, isTry: Bool, upgrading: Bool = false) throws(RWLockError) -> Bool {
         do throws(RWLockError) {
             var checkedOnce = false
             while true {
@@ -132,7 +137,7 @@ extension LockCore {
                         checkedOnce = true
                         continue
                     }
-                    abandonClaim(me)
+                    abandonClaim(me, keepingUpgrader: upgrading)
                     return false
                 }
                 let event = prepareToWaitOnEvent()
@@ -151,7 +156,7 @@ extension LockCore {
                 }
             }
         } catch {
-            abandonClaim(me)
+            abandonClaim(me, keepingUpgrader: upgrading)
             throw error
         }
     }
@@ -179,12 +184,13 @@ extension LockCore {
     }
 
     /// Gives up W (write release, timeout, a try that found readers): readers that queued behind
-    /// it are woken, and so are writers.
+    /// it are woken, and so are writers. `keepingUpgrader` keeps the upgradable hold (an upgrade
+    /// that gave up); otherwise W becomes 0, which also ends an upgraded holder's upgradable hold.
     @inline(__always)
-    func abandonClaim(_ me: Int) {
+    func abandonClaim(_ me: Int, keepingUpgrader: Bool = false) {
         var word = cprwlock_load32_relaxed(words.lock)
         while LockWord.owner(word) == UInt32(me + 1) {
-            if cprwlock_cas32(words.lock, &word, 0) {
+            if cprwlock_cas32(words.lock, &word, keepingUpgrader ? word & LockWord.upgraderMask : 0) {
                 CrashPoint.reach(.writeReleaseReleased)
                 if word & LockWord.readersSleeping != 0 { wakeReaders() }
                 break

@@ -55,11 +55,26 @@ enum SegmentLayout {
 enum LockWord {
     /// Writer's slot + 1; 0 when no writer has claimed the lock.
     static let ownerMask: UInt32 = 0xFFFF
+    /// The upgradable holder's slot + 1, in bits 16...26; 0 when there is none.
+    static let upgraderShift: UInt32 = 16
+    static let upgraderMask: UInt32 = 0x7FF << 16
     /// Set (by CAS, only on an owned value) when at least one reader sleeps on W.
     static let readersSleeping: UInt32 = 1 << 31
 
     @inline(__always)
     static func owner(_ word: UInt32) -> UInt32 { word & ownerMask }
+
+    @inline(__always)
+    static func upgrader(_ word: UInt32) -> UInt32 { (word & upgraderMask) >> upgraderShift }
+
+    @inline(__always)
+    static func upgraderBits(_ slot: Int) -> UInt32 { UInt32(slot + 1) << upgraderShift }
+
+    /// Bits that no valid lock word has: 27...30 always, and READERS_SLEEPING without an owner.
+    @inline(__always)
+    static func isMalformed(_ word: UInt32) -> Bool {
+        word & 0x7800_0000 != 0 || (owner(word) == 0 && word & readersSleeping != 0)
+    }
 }
 
 /// The bits of the writer event word E.

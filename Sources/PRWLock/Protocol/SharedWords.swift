@@ -63,6 +63,17 @@ struct SharedWords: @unchecked Sendable {
         return slot
     }
 
+    /// The upgradable holder's slot recorded in a lock word, checked against `slotCount`.
+    func slot(fromUpgrader word: UInt32) throws(RWLockError) -> Int? {
+        let upgrader = LockWord.upgrader(word)
+        if upgrader == 0 { return nil }
+        let slot = Int(upgrader) - 1
+        guard slot < slotCount else {
+            throw .corruptSegment("lock word names upgradable slot \(slot), but the lock has \(slotCount) slots")
+        }
+        return slot
+    }
+
     /// The first attached slot for which `predicate` holds. Bits at or beyond `slotCount` are
     /// masked off, so every slot produced is in range.
     @inline(__always)
