@@ -19,7 +19,7 @@
  *   PHASES      reader phases that may run out (the 2 ms bound) per run (default 1)
  *   TMO         deadlines that may pass per run (default 1): time-outs are finitely many
  *   NO_TRY, NO_TIMED, NO_FOREVER   leave out try / timed / untimed acquisitions
- *   FIX_PHASE_SPIN   the fix proposed in the README ("Findings")
+ *   MUTANT_PHASE_SPIN  finding 1 as it was built: a writer's sleeps stay bounded by an expired phase
  * Mutants: MUTANT_* (the #ifdef blocks below; spec/mutants/ lists them).
  */
 
@@ -377,10 +377,10 @@ inline blockers() {
   fi
 }
 
-#ifdef FIX_PHASE_SPIN
-#define PHASE_ARG (qd != 0)        /* wakeBy: phaseEnd only while deferring to queued readers */
+#ifdef MUTANT_PHASE_SPIN
+#define PHASE_ARG deferring        /* the bug SPIN found: whenever deferringSince != nil */
 #else
-#define PHASE_ARG deferring        /* as built: whenever deferringSince != nil */
+#define PHASE_ARG (qd != 0)        /* wakeBy: phaseEnd only while deferring to queued readers */
 #endif
 
 inline acquireWrite() {
@@ -591,8 +591,16 @@ active proctype killer() {
 #define INV (INV_P(0, 1, 2) && INV_P(1, 2, 0) && INV_P(2, 0, 1) \
   && (!(W & RS) || OWN(W) != 0) && (!ownerDied || mustNotice))
 
+/* On a violation the first failing assertion names the invariant. */
 active proctype monitor() {
-end: atomic { !INV -> assert(INV) }
+end: atomic { !INV ->
+       assert(MUTEX(0, 1, 2) && MUTEX(1, 2, 0) && MUTEX(2, 0, 1));            /* mutual exclusion */
+       assert((!inW[0] || (OWN(W) == 1 && HW[0])) && (!inW[1] || (OWN(W) == 2 && HW[1]))
+              && (!inW[2] || (OWN(W) == 3 && HW[2]))
+              && (!inR[0] || R[0] > 0) && (!inR[1] || R[1] > 0) && (!inR[2] || R[2] > 0)); /* holder keeps its lock */
+       assert(!ownerDied || mustNotice);                                     /* notice only after a death holding */
+       assert(!(W & RS) || OWN(W) != 0);                                     /* RS only on an owned W */
+       assert(INV) }                                                         /* slot of a live participant intact, no phantom holds */
 }
 #endif
 
