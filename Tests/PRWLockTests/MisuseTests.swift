@@ -67,3 +67,32 @@ import Testing
         }
     }
 }
+
+@Suite struct ReadHoldLimitTests {
+    @Test func moreReadHoldsThanASlotCanCountAreRefused() throws {
+        // Reaching 2^30 holds by acquiring would take minutes: set this process's count to one
+        // below the limit through the segment file, then take the last hold and one more.
+        let name = uniqueLockName()
+        let lock = try RWLock(name: name, maxProcesses: 4)
+        defer { try? RWLock.remove(name: name) }
+        let slot = try #require(try lock.status().participants.first { $0.isSelf }?.slot)
+        let fd = open("/dev/shm/prwlock.\(name)", O_RDWR)
+        defer { close(fd) }
+        func setReaders(_ value: UInt32) {
+            var value = value
+            _ = pwrite(fd, &value, 4, off_t(512 + slot * 64))
+        }
+        setReaders((1 << 30) - 1)
+        try lock.acquireRead()  // the 2^30-th hold
+        do {
+            try lock.acquireRead(timeout: .seconds(1))
+            Issue.record("a hold beyond the limit was granted")
+        } catch RWLockError.tooManyReaders(let limit) {
+            #expect(limit == 1 << 30)
+        }
+        #expect(try lock.status().readers == 1 << 30)  // the refused attempt left nothing behind
+        setReaders(0)
+        try lock.acquireWrite(timeout: .seconds(1))
+        try lock.releaseWrite()
+    }
+}
