@@ -54,24 +54,23 @@ struct SharedWords: @unchecked Sendable {
     /// Returns nil when no writer owns it; throws when the value cannot be a slot.
     @inline(__always)
     func slot(fromOwner word: UInt32) throws(RWLockError) -> Int? {
-        let owner = LockWord.owner(word)
-        if owner == 0 { return nil }
-        let slot = Int(owner) - 1
+        try slot(plusOne: LockWord.owner(word), role: "writer")
+    }
+
+    /// A slot number stored as slot + 1 (0: none), checked against `slotCount`.
+    @inline(__always)
+    private func slot(plusOne value: UInt32, role: String) throws(RWLockError) -> Int? {
+        if value == 0 { return nil }
+        let slot = Int(value) - 1
         guard slot < slotCount else {
-            throw .corruptSegment("lock word names writer slot \(slot), but the lock has \(slotCount) slots")
+            throw .corruptSegment("lock word names \(role) slot \(slot), but the lock has \(slotCount) slots")
         }
         return slot
     }
 
     /// The upgradable holder's slot recorded in a lock word, checked against `slotCount`.
     func slot(fromUpgrader word: UInt32) throws(RWLockError) -> Int? {
-        let upgrader = LockWord.upgrader(word)
-        if upgrader == 0 { return nil }
-        let slot = Int(upgrader) - 1
-        guard slot < slotCount else {
-            throw .corruptSegment("lock word names upgradable slot \(slot), but the lock has \(slotCount) slots")
-        }
-        return slot
+        try slot(plusOne: LockWord.upgrader(word), role: "upgradable")
     }
 
     /// The first attached slot for which `predicate` holds. Bits at or beyond `slotCount` are

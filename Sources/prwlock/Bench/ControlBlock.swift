@@ -14,21 +14,13 @@ struct ControlBlock: @unchecked Sendable {
 
     static func create(tag: String) throws -> ControlBlock {
         let path = "/dev/shm/prwlock-bench-\(tag)-control"
-        let fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0o600)
-        guard fd >= 0 else { throw BenchError("cannot create \(path)") }
-        ftruncate(fd, off_t(size))
-        close(fd)
+        try SharedFile.create(path, size: size)
         return try ControlBlock(path: path)
     }
 
     init(path: String) throws {
-        let fd = open(path, O_RDWR)
-        guard fd >= 0, let address = mmap(nil, Self.size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0), address != MAP_FAILED else {
-            throw BenchError("cannot map \(path)")
-        }
-        close(fd)
         self.path = path
-        self.base = address
+        self.base = try SharedFile.map(path, size: Self.size)
     }
 
     func remove() { unlink(path) }
@@ -65,5 +57,26 @@ struct ControlBlock: @unchecked Sendable {
             usleep(50)
         }
         return true
+    }
+}
+
+/// The zeroed files in /dev/shm through which the tool's processes (bench, torture, demo) share
+/// counters and records.
+enum SharedFile {
+    static func create(_ path: String, size: Int) throws {
+        let fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0o600)
+        guard fd >= 0 else { throw BenchError("cannot create \(path)") }
+        defer { close(fd) }
+        guard ftruncate(fd, off_t(size)) == 0 else { throw BenchError("cannot size \(path)") }
+    }
+
+    static func map(_ path: String, size: Int) throws -> UnsafeMutableRawPointer {
+        let fd = open(path, O_RDWR)
+        guard fd >= 0 else { throw BenchError("cannot open \(path)") }
+        defer { close(fd) }
+        guard let address = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0), address != MAP_FAILED else {
+            throw BenchError("cannot map \(path)")
+        }
+        return address
     }
 }

@@ -18,21 +18,13 @@ struct TortureState: @unchecked Sendable {
 
     static func create(tag: String) throws -> TortureState {
         let path = "/dev/shm/prwlock-torture-\(tag)"
-        let fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0o600)
-        guard fd >= 0 else { throw BenchError("cannot create \(path)") }
-        ftruncate(fd, off_t(size))
-        close(fd)
+        try SharedFile.create(path, size: size)
         return try TortureState(path: path)
     }
 
     init(path: String) throws {
-        let fd = open(path, O_RDWR)
-        guard fd >= 0, let address = mmap(nil, Self.size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0), address != MAP_FAILED else {
-            throw BenchError("cannot map \(path)")
-        }
-        close(fd)
         self.path = path
-        self.base = address
+        self.base = try SharedFile.map(path, size: Self.size)
     }
 
     func canary(_ index: Int) -> UnsafeMutablePointer<UInt32> {
