@@ -135,6 +135,20 @@ struct BenchResult: Codable {
     var p99: Double?
     var note: String?
 
+    private enum CodingKeys: String, CodingKey { case scenario, lock, value, unit, spread, p99, note }
+
+    /// `value` is always present: `null` when the lock never got there (pthread's recovery).
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(scenario, forKey: .scenario)
+        try container.encode(lock, forKey: .lock)
+        try container.encode(value, forKey: .value)
+        try container.encode(unit, forKey: .unit)
+        try container.encodeIfPresent(spread, forKey: .spread)
+        try container.encodeIfPresent(p99, forKey: .p99)
+        try container.encodeIfPresent(note, forKey: .note)
+    }
+
     var formattedValue: String {
         guard let value else { return note ?? "never" }
         var text = BenchTable.format(value, unit: unit)
