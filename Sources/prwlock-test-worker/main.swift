@@ -23,6 +23,8 @@
 //   prwlock-test-worker upgradable HANDLE SECONDS             hold the upgradable lock, print "acquired"
 //   prwlock-test-worker upgrade HANDLE MILLISECONDS           upgradable, print "upgradable", upgrade
 //                                                            within the timeout, print "upgraded", hold 0.3 s
+//   prwlock-test-worker async-cost COUNT                      measure the async API's costs (a figure
+//                                                            for the notes, not a test)
 //   prwlock-test-worker poll-read HANDLE SECONDS              tryAcquireRead every 0.5 ms
 //   prwlock-test-worker fork-busy HANDLE COUNT                fork COUNT times while a thread keeps the
 //                                                            slow path busy; print "children-ok=N"
@@ -366,6 +368,10 @@ case "upgrade":
     } catch {
         fail("upgrade: \(error)")
     }
+
+case "async-cost":
+    let count = Int(arguments[2]) ?? 10000
+    say(measureAsyncCost(count: count))
 
 case "poll-read":
     let lock = openLock(arguments[2])
