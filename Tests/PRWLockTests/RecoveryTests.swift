@@ -166,3 +166,53 @@ import Testing
         #expect(throws: RWLockError.notHeld) { try lock.releaseWrite() }
     }
 }
+
+/// The bug the SPIN model found: a writer whose reader phase had ended kept the expired bound on
+/// its sleeps and spun at 100% of a core while another writer held the lock.
+@Suite(.serialized) struct WriterBusyWaitTests {
+    /// CPU time (user + system) of a process so far, in clock ticks.
+    func cpuTicks(_ pid: pid_t) -> Int {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")")
+        else { return 0 }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        // After the command: state(0) ... utime is field 14 of the line, index 11 here; stime 12.
+        return (Int(fields[11]) ?? 0) + (Int(fields[12]) ?? 0)
+    }
+
+    @Test func aWriterWaitingForAnotherWriterAfterItsReaderPhaseSleeps() throws {
+        for attempt in 1...5 {
+            let lock = try RWLock()
+            let holder = try RWLock(handle: lock.handle)
+            // A reader queued behind our write, then stopped: it stays queued, so a writer that
+            // arrives defers to it for one reader phase.
+            try lock.acquireWrite()
+            let reader = try Worker(["timed", lock.handle.description, "read", "30000"])
+            let queuedBy = monotonicSeconds() + 10
+            while try lock.status().waitingReaders == 0 && monotonicSeconds() < queuedBy { usleep(1000) }
+            reader.kill(SIGSTOP)
+            defer { reader.kill(SIGCONT); reader.kill() }
+            try lock.releaseWrite()
+            // Writer B arrives and defers; while it does, `holder` takes the lock with a try
+            // (tries do not defer). B's phase then ends while it waits for `holder`.
+            let writer = try Worker(["timed", lock.handle.description, "write", "20000"])
+            let deferringBy = monotonicSeconds() + 10
+            while try lock.status().waitingWriters == 0 && monotonicSeconds() < deferringBy { usleep(50) }
+            guard try holder.tryAcquireWrite() else {
+                writer.kill()
+                continue  // B had already claimed: its window was missed, try again
+            }
+            usleep(100_000)  // B's phase is long over; it now waits for `holder`
+            let before = cpuTicks(writer.pid)
+            usleep(1_000_000)
+            let used = cpuTicks(writer.pid) - before
+            try holder.releaseWrite()
+            #expect(writer.waitForLine(startingWith: "acquired") != nil)
+            // A sleeping waiter wakes every 5 ms for its liveness check: a few ticks at most.
+            // Spinning costs about 100 ticks (one core for the whole second).
+            #expect(used < 30, "the waiting writer used \(used) ticks of CPU in 1 s (attempt \(attempt))")
+            return
+        }
+        Issue.record("could not set the scene in 5 attempts")
+    }
+}
