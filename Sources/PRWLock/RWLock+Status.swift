@@ -86,26 +86,47 @@ extension RWLock {
 extension LockCore {
     func status(nameIsCurrent: Bool?) throws(RWLockError) -> RWLock.Status {
         let me = try currentSlot()  // a forked child attaches first: it needs its own token
+        return try words.snapshot(me: me, nameIsCurrent: nameIsCurrent) { slot throws(RWLockError) -> Bool in
+            let result = withSlowPath { cprwlock_ofd_is_locked(binding.pointee.token_fd, Int64(slot)) }
+            guard result >= 0 else { throw .system(operation: "fcntl(F_OFD_GETLK)", errno: -result) }
+            return result == 1
+        }
+    }
+}
+
+extension RWLock {
+    /// The status of the named lock, taken without attaching to it: the caller takes no process
+    /// slot (so it works on a lock whose slots are all taken) and changes nothing.
+    public static func status(name: String) throws -> Status {
+        let segment = try MappedSegment.openNamed(name, create: false, permissions: 0o600, slotCount: 1, sharedMemorySize: 0)
+        // A description of our own, holding no lock: F_OFD_GETLK on it reports every other
+        // description's lock, that is every live participant's token.
+        let probe = try Syscall.open("/proc/self/fd/\(segment.fd)", O_RDWR | O_CLOEXEC)
+        defer { Syscall.close(probe) }
+        return try segment.words.snapshot(me: nil, nameIsCurrent: true) { slot throws(RWLockError) -> Bool in
+            let result = cprwlock_ofd_is_locked(probe, Int64(slot))
+            guard result >= 0 else { throw .system(operation: "fcntl(F_OFD_GETLK)", errno: -result) }
+            return result == 1
+        }
+    }
+}
+
+extension SharedWords {
+    /// Reads a status out of the segment. `me` is the caller's own slot, if it has one (it is
+    /// alive by definition); `isAlive` checks another slot's liveness token.
+    func snapshot(me: Int?, nameIsCurrent: Bool?, isAlive: (Int) throws(RWLockError) -> Bool) throws(RWLockError) -> RWLock.Status {
         var participants: [RWLock.Status.Participant] = []
-        let word = cprwlock_load32(words.lock)
-        let writerSlot = try words.slot(fromOwner: word)
-        for slot in words.attachedSlots() {
-            let alive: Bool
-            if slot == me {
-                alive = true
-            } else {
-                let result = withSlowPath { cprwlock_ofd_is_locked(binding.pointee.token_fd, Int64(slot)) }
-                guard result >= 0 else { throw .system(operation: "fcntl(F_OFD_GETLK)", errno: -result) }
-                alive = result == 1
-            }
+        let word = cprwlock_load32(lock)
+        let writerSlot = try slot(fromOwner: word)
+        for slot in attachedSlots() {
             participants.append(.init(
                 slot: slot,
-                pid: pid_t(bitPattern: cprwlock_load32(words.pid(slot))),
-                readers: Int(cprwlock_load32(words.readers(slot))),
-                holdsWrite: writerSlot == slot && cprwlock_load32(words.holdsWrite(slot)) != 0,
-                waitingReaders: Int(cprwlock_load32(words.waitingReaders(slot))),
-                waitingWriters: Int(cprwlock_load32(words.waitingWriters(slot))),
-                isAlive: alive,
+                pid: pid_t(bitPattern: cprwlock_load32(pid(slot))),
+                readers: Int(cprwlock_load32(readers(slot))),
+                holdsWrite: writerSlot == slot && cprwlock_load32(holdsWrite(slot)) != 0,
+                waitingReaders: Int(cprwlock_load32(waitingReaders(slot))),
+                waitingWriters: Int(cprwlock_load32(waitingWriters(slot))),
+                isAlive: slot == me ? true : try isAlive(slot),
                 isSelf: slot == me))
         }
         let writer = writerSlot.map { slot in participants.first(where: { $0.slot == slot }) } ?? nil
@@ -114,14 +135,14 @@ extension LockCore {
         let living = participants.filter(\.isAlive)
         return RWLock.Status(
             readers: living.reduce(0) { $0 + $1.readers },
-            writerPID: writerSlot.map { pid_t(bitPattern: cprwlock_load32(words.pid($0))) },
+            writerPID: writerSlot.map { pid_t(bitPattern: cprwlock_load32(pid($0))) },
             writerHolds: writer?.holdsWrite ?? false,
-            upgraderPID: try words.slot(fromUpgrader: word).map { pid_t(bitPattern: cprwlock_load32(words.pid($0))) },
+            upgraderPID: try slot(fromUpgrader: word).map { pid_t(bitPattern: cprwlock_load32(pid($0))) },
             waitingReaders: living.reduce(0) { $0 + $1.waitingReaders },
             waitingWriters: living.reduce(0) { $0 + $1.waitingWriters },
-            previousWriterDied: previousWriterDied,
+            previousWriterDied: cprwlock_load32(ownerDied) != 0,
             participants: participants,
-            capacity: words.slotCount,
+            capacity: slotCount,
             nameIsCurrent: nameIsCurrent)
     }
 }

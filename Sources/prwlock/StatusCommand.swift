@@ -11,14 +11,15 @@ struct StatusCommand: ParsableCommand {
     @Flag(help: "Print JSON instead of text.") var json = false
 
     func run() throws {
-        let opened: RWLock
+        // Without attaching: this takes no process slot, so it also works on a full lock.
+        let status: RWLock.Status
         do {
-            opened = try RWLock(name: lock.name, createIfMissing: false)
+            status = try RWLock.status(name: lock.name)
         } catch RWLockError.notFound {
             standardError("prwlock: no lock named '\(lock.name)' exists (see `prwlock list`)")
             throw ExitCode(1)
         }
-        let report = LockReport(name: lock.name, status: try opened.status())
+        let report = LockReport(name: lock.name, status: status)
         if json {
             print(try report.json())
         } else {
@@ -43,7 +44,7 @@ struct ListCommand: ParsableCommand {
         var lines: [String] = []
         for name in names {
             do {
-                let report = LockReport(name: name, status: try RWLock(name: name, createIfMissing: false).status())
+                let report = LockReport(name: name, status: try RWLock.status(name: name))
                 rows.append(report.object)
                 lines.append(report.line)
             } catch {
@@ -79,7 +80,7 @@ struct RemoveCommand: ParsableCommand {
     }
 }
 
-/// A lock's status as the commands show it: without the command's own participant.
+/// A lock's status as the commands show it.
 struct LockReport {
     let name: String
     let status: RWLock.Status

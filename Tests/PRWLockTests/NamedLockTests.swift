@@ -223,3 +223,19 @@ import Testing
         do { _ = try RWLock(name: name); Issue.record("opened a truncated segment") } catch RWLockError.corruptSegment {}
     }
 }
+
+@Suite struct ObserverStatusTests {
+    @Test func theStatusOfANamedLockCanBeReadWithoutTakingASlot() throws {
+        let name = uniqueLockName()
+        let lock = try RWLock(name: name, maxProcesses: 1)  // its only slot is taken by `lock`
+        defer { try? RWLock.remove(name: name) }
+        try lock.acquireWrite()
+        #expect(throws: RWLockError.tooManyProcesses(limit: 1)) { try RWLock(name: name) }
+        let status = try RWLock.status(name: name)
+        #expect(status.writerPID == getpid() && status.writerHolds)
+        #expect(status.participants.count == 1 && status.participants[0].isAlive && !status.participants[0].isSelf)
+        try lock.releaseWrite()
+        #expect(try RWLock.status(name: name).writerPID == nil)
+        #expect(throws: RWLockError.notFound(name: name + "x")) { try RWLock.status(name: name + "x") }
+    }
+}
