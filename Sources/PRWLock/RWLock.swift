@@ -14,8 +14,9 @@ import Logging
 /// try lock.withWriteLock(timeout: .seconds(2)) { try writeCount(count + 1) }
 /// ```
 ///
-/// - **Fair.** A waiting writer stops new readers from entering, so writers never starve behind
-///   overlapping readers; readers queued behind a writer enter before the next writer.
+/// - **Fair.** Once a writer has claimed the lock, new readers wait, so writers are not starved by
+///   overlapping readers; readers that queued behind a writer go before the next writer (for up
+///   to 2 ms), so readers are not starved by a stream of writers.
 /// - **Robust.** A process that dies holding the lock — for read or write — never leaves it held:
 ///   waiting processes notice within milliseconds and take over. The next acquisition after a
 ///   writer died inside its critical section reports ``LockAcquisition/previousWriterDied``
