@@ -122,7 +122,6 @@ int cprwlock_memfd_is_sealed(int fd) {
 
 static pthread_mutex_t registry_mutex = PTHREAD_MUTEX_INITIALIZER;
 static cprwlock_binding *registry_head = NULL;
-static uint32_t fork_generation = 0;
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 
 static void atfork_prepare(void) {
@@ -140,7 +139,6 @@ static void atfork_child(void) {
         __atomic_store_n(&b->slot, CPRWLOCK_NO_SLOT, __ATOMIC_SEQ_CST);
         pthread_mutex_init(&b->mutex, NULL);
     }
-    __atomic_fetch_add(&fork_generation, 1, __ATOMIC_SEQ_CST);
     pthread_mutex_init(&registry_mutex, NULL);
 }
 static void install_atfork(void) { pthread_atfork(atfork_prepare, atfork_parent, atfork_child); }
@@ -192,7 +190,6 @@ int cprwlock_binding_close_token(cprwlock_binding *binding) {
     return 0;
 }
 
-uint32_t cprwlock_fork_generation(void) { return __atomic_load_n(&fork_generation, __ATOMIC_SEQ_CST); }
 
 // MARK: - Running a command
 

@@ -33,28 +33,12 @@ extension RWLock {
     /// Runs the synchronous `body` holding a read lock; waits without blocking a thread.
     public func withReadLock<R, E: Error>(timeout: Duration? = nil, _ body: () throws(E) -> R) async throws -> R {
         _ = try await waitAsync(.read, timeout: timeout)
-        let result: R
-        do {
-            result = try body()
-        } catch {
-            try? releaseRead()
-            throw error
-        }
-        try releaseRead()
-        return result
+        return try runHolding(body, release: releaseRead)
     }
 
     /// Runs the synchronous `body` holding the write lock; waits without blocking a thread.
     public func withWriteLock<R, E: Error>(timeout: Duration? = nil, _ body: () throws(E) -> R) async throws -> R {
         _ = try await waitAsync(.write, timeout: timeout)
-        let result: R
-        do {
-            result = try body()
-        } catch {
-            try? releaseWrite()
-            throw error
-        }
-        try releaseWrite()
-        return result
+        return try runHolding(body, release: releaseWrite)
     }
 }

@@ -49,23 +49,33 @@ extension RWLock {
         /// instance and new openers no longer share a lock. nil for anonymous locks.
         public let nameIsCurrent: Bool?
 
+        /// The lock's state in a few words: "free", "read-locked ×2", "write-locked by pid 42", ...
+        public var summary: String {
+            if let writerPID {
+                return writerHolds ? "write-locked by pid \(writerPID)" : "pid \(writerPID) waiting for readers to leave"
+            }
+            return readers > 0 ? "read-locked ×\(readers)" : "free"
+        }
+
         public var description: String {
-            var lines: [String] = []
-            let writer = writerPID.map { "pid \($0) (\(writerHolds ? "holding" : "waiting for readers to leave"))" } ?? "none"
-            lines.append("writer: \(writer); readers: \(readers); waiting: \(waitingWriters) writer(s), \(waitingReaders) reader(s)")
+            var lines = [summary, "waiting: \(waitingWriters) writer(s), \(waitingReaders) reader(s)"]
             if let upgraderPID { lines.append("upgradable hold: pid \(upgraderPID)") }
-            if previousWriterDied { lines.append("previous writer died holding the lock: the next writer should repair the data") }
-            if nameIsCurrent == false { lines.append("warning: the lock's name now refers to a different lock (removed and recreated)") }
-            lines.append("processes attached: \(participants.count) of \(capacity)")
+            if previousWriterDied {
+                lines.append("previous writer died holding the lock: the next writer is told to repair the data")
+            }
+            if nameIsCurrent == false {
+                lines.append("warning: this name now refers to a different lock (it was removed and recreated)")
+            }
+            lines.append("processes: \(participants.count) attached (of \(capacity) slots)")
             for p in participants {
                 var flags: [String] = []
                 if p.holdsWrite { flags.append("writing") }
                 if p.readers > 0 { flags.append("reading ×\(p.readers)") }
                 if p.waitingWriters > 0 { flags.append("\(p.waitingWriters) waiting to write") }
                 if p.waitingReaders > 0 { flags.append("\(p.waitingReaders) waiting to read") }
-                if !p.isAlive { flags.append("dead, not yet recovered") }
-                if p.isSelf { flags.append("this process") }
-                lines.append("  pid \(p.pid) (slot \(p.slot))\(flags.isEmpty ? "" : ": " + flags.joined(separator: ", "))")
+                if !p.isAlive { flags.append("dead: recovered by the next process that waits for it") }
+                if p.isSelf { flags.append("this instance") }
+                lines.append("  pid \(p.pid)\(flags.isEmpty ? "" : ": " + flags.joined(separator: ", "))")
             }
             return lines.joined(separator: "\n")
         }

@@ -55,14 +55,6 @@ extension RWLock {
     /// ``downgrade()``. Whatever the body ends up holding is released when it returns.
     public func withUpgradableLock<R, E: Error>(timeout: Duration? = nil, _ body: () throws(E) -> R) throws -> R {
         if let timeout { try acquireUpgradable(timeout: timeout) } else { try acquireUpgradable() }
-        let result: R
-        do {
-            result = try body()
-        } catch {
-            try? release()
-            throw error
-        }
-        try release()
-        return result
+        return try runHolding(body, release: release)
     }
 }

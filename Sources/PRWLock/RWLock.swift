@@ -259,27 +259,25 @@ extension RWLock {
         return try finishWrite(body)
     }
 
-    private func finishRead<R, E: Error>(_ body: () throws(E) -> R) throws -> R {
+    /// Runs `body` while a hold is had, then gives it up with `release` however `body` ends. The
+    /// scoped forms (sync, async, upgradable) all end this way.
+    func runHolding<R, E: Error>(_ body: () throws(E) -> R, release: () throws -> Void) throws -> R {
         let result: R
         do {
             result = try body()
         } catch {
-            try? core.releaseRead()
+            try? release()
             throw error
         }
-        try core.releaseRead()
+        try release()
         return result
     }
 
+    private func finishRead<R, E: Error>(_ body: () throws(E) -> R) throws -> R {
+        try runHolding(body, release: releaseRead)
+    }
+
     private func finishWrite<R, E: Error>(_ body: () throws(E) -> R) throws -> R {
-        let result: R
-        do {
-            result = try body()
-        } catch {
-            try? core.releaseWrite()
-            throw error
-        }
-        try core.releaseWrite()
-        return result
+        try runHolding(body, release: releaseWrite)
     }
 }

@@ -84,7 +84,6 @@ struct RemoveCommand: ParsableCommand {
 struct LockReport {
     let name: String
     let status: RWLock.Status
-    var others: [RWLock.Status.Participant] { status.participants.filter { !$0.isSelf } }
 
     var object: [String: Any] {
         [
@@ -98,7 +97,7 @@ struct LockReport {
             "previousWriterDied": status.previousWriterDied,
             "capacity": status.capacity,
             "nameIsCurrent": status.nameIsCurrent as Any,
-            "processes": others.map { p in
+            "processes": status.participants.map { p in
                 [
                     "pid": Int(p.pid), "slot": p.slot, "readers": p.readers, "holdsWrite": p.holdsWrite,
                     "waitingReaders": p.waitingReaders, "waitingWriters": p.waitingWriters, "alive": p.isAlive,
@@ -111,45 +110,19 @@ struct LockReport {
         String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self)
     }
 
-    private var mode: String {
-        if let writer = status.writerPID { return status.writerHolds ? "write-locked by pid \(writer)" : "pid \(writer) waiting for readers to leave" }
-        return status.readers > 0 ? "read-locked ×\(status.readers)" : "free"
-    }
-
     /// One line, for `list`.
     var line: String {
-        var text = "\(padded(name, 24))  \(mode)"
+        var text = "\(padded(name, 24))  \(status.summary)"
         if status.waitingWriters + status.waitingReaders > 0 {
             text += "; waiting: \(status.waitingWriters) writer(s), \(status.waitingReaders) reader(s)"
         }
-        text += "; \(others.filter(\.isAlive).count) process(es)"
+        text += "; \(status.participants.filter(\.isAlive).count) process(es)"
         if status.previousWriterDied { text += "; previous writer died" }
         return text
     }
 
     /// Several lines, for `status`.
-    var text: String {
-        var lines = ["lock \(name): \(mode)"]
-        lines.append("waiting: \(status.waitingWriters) writer(s), \(status.waitingReaders) reader(s)")
-        if let upgrader = status.upgraderPID { lines.append("upgradable hold: pid \(upgrader)") }
-        if status.previousWriterDied {
-            lines.append("previous writer died holding the lock: the next writer is told to repair the data")
-        }
-        if status.nameIsCurrent == false {
-            lines.append("warning: this name now refers to a different lock (it was removed and recreated)")
-        }
-        lines.append("processes: \(others.count) attached (of \(status.capacity) slots)")
-        for p in others {
-            var flags: [String] = []
-            if p.holdsWrite { flags.append("writing") }
-            if p.readers > 0 { flags.append("reading ×\(p.readers)") }
-            if p.waitingWriters > 0 { flags.append("\(p.waitingWriters) waiting to write") }
-            if p.waitingReaders > 0 { flags.append("\(p.waitingReaders) waiting to read") }
-            if !p.isAlive { flags.append("dead: recovered by the next process that waits for it") }
-            lines.append("  pid \(p.pid)\(flags.isEmpty ? "" : ": " + flags.joined(separator: ", "))")
-        }
-        return lines.joined(separator: "\n")
-    }
+    var text: String { "lock \(name): \(status.description)" }
 }
 
 /// `text` followed by spaces up to `width` (never cut short).

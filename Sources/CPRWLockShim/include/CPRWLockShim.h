@@ -29,9 +29,6 @@ static inline uint32_t cprwlock_load32_relaxed(const uint32_t *p) {
 static inline void cprwlock_store32(uint32_t *p, uint32_t v) {
     __atomic_store_n(p, v, __ATOMIC_SEQ_CST);
 }
-static inline void cprwlock_store32_release(uint32_t *p, uint32_t v) {
-    __atomic_store_n(p, v, __ATOMIC_RELEASE);
-}
 /// A store that later stores cannot overtake: after it, a release fence (no instruction on x86,
 /// `dmb ish` on ARM) keeps the caller's following writes from becoming visible first.
 static inline void cprwlock_store32_before_later_stores(uint32_t *p, uint32_t v) {
@@ -154,8 +151,6 @@ int cprwlock_binding_open_token(cprwlock_binding *binding, int segment_fd);
 /// Closes the binding's token, if any. The caller holds the binding's mutex. Returns 0.
 int cprwlock_binding_close_token(cprwlock_binding *binding);
 
-/// Number of fork() calls this process has been the child of (for tests).
-uint32_t cprwlock_fork_generation(void);
 
 // MARK: - Running a command (prwlock run)
 

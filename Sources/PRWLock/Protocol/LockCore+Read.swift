@@ -87,6 +87,11 @@ extension LockCore {
     @inline(__always)
     func releaseRead() throws(RWLockError) {
         guard let me = fastSlot else { throw .notHeld }  // a forked child inherits no holds
+        try releaseRead(me)
+    }
+
+    @inline(__always)
+    private func releaseRead(_ me: Int) throws(RWLockError) {
         let readers = words.readers(me)
         var current = cprwlock_load32_relaxed(readers)
         repeat {
@@ -102,11 +107,10 @@ extension LockCore {
     /// its read holds.
     @inline(__always)
     func release() throws(RWLockError) {
-        if let me = fastSlot {
-            let word = cprwlock_load32_relaxed(words.lock)
-            if LockWord.owner(word) == UInt32(me + 1), releaseWrite(me) { return }
-            if LockWord.upgrader(word) == UInt32(me + 1), releaseUpgradable(me) { return }
-        }
-        try releaseRead()
+        guard let me = fastSlot else { throw .notHeld }  // a forked child inherits no holds
+        let word = cprwlock_load32_relaxed(words.lock)
+        if LockWord.owner(word) == UInt32(me + 1), releaseWrite(me) { return }
+        if LockWord.upgrader(word) == UInt32(me + 1), releaseUpgradable(me) { return }
+        try releaseRead(me)
     }
 }

@@ -132,7 +132,4 @@ final class LockCore: @unchecked Sendable {
         }
         _ = cprwlock_binding_close_token(binding)
     }
-
-    /// The slot this process uses, if attached (for status and tests).
-    var attachedSlot: Int? { fastSlot }
 }

@@ -38,11 +38,6 @@ struct Deadline {
     var isNever: Bool { nanoseconds == .max }
 
     func hasPassed(now: Int64 = Deadline.now()) -> Bool { !isNever && now >= nanoseconds }
-
-    /// The end of the next wait slice: the deadline, or `slice` from now if that comes first.
-    func sliceEnd(slice: Int64, now: Int64 = Deadline.now()) -> Int64 {
-        min(nanoseconds, now + slice)
-    }
 }
 
 /// A flag that ends a wait early: raised by a task's cancellation handler, read by the waiting

@@ -57,6 +57,4 @@ enum Syscall {
         }
         return address
     }
-
-    static func currentPID() -> pid_t { getpid() }
 }

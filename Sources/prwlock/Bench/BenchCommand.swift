@@ -97,9 +97,6 @@ enum Scenario: String, CaseIterable, Codable {
         case .memory: return "bytes"
         }
     }
-
-    /// Whether a larger value is better (throughput) or worse (time, bytes).
-    var higherIsBetter: Bool { unit == "ops/s" }
 }
 
 struct BenchSettings {
