@@ -148,6 +148,11 @@ public struct LockAcquisition: Sendable, Equatable {
     /// the protected data may be half-written. A writer that sees it should check and repair the
     /// data; when it releases normally, the notice is cleared.
     public let previousWriterDied: Bool
+
+    /// Makes an acquisition result; other ``ReaderWriterLock`` implementations return one too.
+    public init(previousWriterDied: Bool) {
+        self.previousWriterDied = previousWriterDied
+    }
 }
 
 // MARK: - Acquire and release

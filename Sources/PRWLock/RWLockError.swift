@@ -2,7 +2,7 @@
 import Glibc
 #endif
 
-/// An error thrown by ``RWLock``.
+/// An error thrown by ``RWLock`` and by every other ``ReaderWriterLock`` (PostgresRWLock among them).
 ///
 /// Every case says what went wrong and, in its ``description``, what to do about it.
 /// Match a case directly:
@@ -39,6 +39,14 @@ public enum RWLockError: Error, Equatable, Sendable, CustomStringConvertible {
     case invalidHandle(String)
     /// A system call failed.
     case system(operation: String, errno: Int32)
+    /// A lock served by a database could not reach it (connect, authenticate, or a dropped
+    /// connection while waiting); nothing is held.
+    case connectionFailed(String)
+    /// A hold ended without a release: the connection that held it on the server was lost, so
+    /// other processes may have taken the lock since. Thrown by the release of that hold.
+    case lockLost(String)
+    /// The lock's server refused an operation; the message is the server's.
+    case server(String)
 
     public var description: String {
         switch self {
@@ -70,6 +78,12 @@ public enum RWLockError: Error, Equatable, Sendable, CustomStringConvertible {
             return "invalid lock handle: \(message)"
         case let .system(operation, code):
             return "\(operation) failed: \(String(cString: strerror(code))) (errno \(code))"
+        case let .connectionFailed(message):
+            return "could not reach the lock's server: \(message); nothing is held; check the URL, the credentials and that the server is up, then retry"
+        case let .lockLost(message):
+            return "the lock was lost while held: \(message); other processes may have changed the protected data since, so check it before trusting it"
+        case let .server(message):
+            return "the lock's server refused the operation: \(message)"
         }
     }
 }

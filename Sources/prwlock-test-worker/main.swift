@@ -26,6 +26,7 @@
 //   prwlock-test-worker async-cost COUNT                      measure the async API's costs (a figure
 //                                                            for the notes, not a test)
 //   prwlock-test-worker poll-read HANDLE SECONDS              tryAcquireRead every 0.5 ms
+//   prwlock-test-worker pg-hold|pg-timed|pg-counter ...     the PostgreSQL lock's roles (PostgresModes.swift)
 //   prwlock-test-worker fork-busy HANDLE COUNT                fork COUNT times while a thread keeps the
 //                                                            slow path busy; print "children-ok=N"
 import CPRWLockShim
@@ -413,6 +414,13 @@ case "fork-busy":
     }
     say("children-ok=\(ok)")
     exit(0)
+
+case "pg-hold", "pg-timed", "pg-counter":
+    #if PostgreSQL
+    runPostgresMode(mode, arguments)
+    #else
+    fail("\(mode) needs a build with the PostgreSQL trait (swift build --traits PostgreSQL)")
+    #endif
 
 default:
     fail("unknown mode \(mode)")

@@ -25,12 +25,20 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Comma-separated locks to compare (default: all): prwlock, pthread, pthread-writer, flock, ofd.")
     var locks: String?
 
+    @Option(help: ArgumentHelp(
+        "Also measure PostgresRWLock on this server (e.g. postgres://prwlock@127.0.0.1:55432/postgres?sslmode=disable).",
+        valueName: "url"))
+    var postgres: String?
+
     @Option(help: "Also draw read-mostly throughput against process count (1, 2, 4, 8) as an SVG file.")
     var svg: String?
 
     func validate() throws {
         _ = try selectedScenarios()
         _ = try selectedLocks()
+        if postgres != nil, !PostgresBench.isAvailable {
+            throw ValidationError(BenchUnavailable().description)
+        }
     }
 
     func selectedScenarios() throws -> [Scenario] {
@@ -58,6 +66,10 @@ struct BenchCommand: ParsableCommand {
                 results.append(result)
                 if !json { runner.note("  \(scenario.rawValue) \(kind.rawValue): \(result.formattedValue)") }
             }
+        }
+        if let postgres {
+            if !json { runner.note("PostgresRWLock at \(postgres): uncontended acquire+release pairs") }
+            results += try PostgresBench.run(url: postgres, quick: quick)
         }
         if json {
             let report = BenchReport(machine: .current(quick: quick), results: results)

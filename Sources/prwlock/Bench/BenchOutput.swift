@@ -10,7 +10,7 @@ struct BenchTable {
         case "ops/s":
             return value >= 1e6 ? String(format: "%.1f M/s", value / 1e6) : String(format: "%.0f k/s", value / 1e3)
         case "bytes": return "\(Int(value)) B"
-        case "ns": return String(format: "%.1f ns", value)
+        case "ns": return value >= 10_000 ? String(format: "%.1f µs", value / 1000) : String(format: "%.1f ns", value)
         case "us": return String(format: "%.1f µs", value)
         case "ms": return value < 1 ? String(format: "%.3f ms", value) : String(format: "%.1f ms", value)
         default: return String(format: "%.2f %@", value, unit)

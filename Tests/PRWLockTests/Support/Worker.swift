@@ -51,6 +51,18 @@ final class Worker: Sendable {
         return nil
     }
 
+    /// Waits for a line starting with `prefix` without blocking a thread of the cooperative pool
+    /// (the async tests need both of this machine's two); nil after `timeout` seconds.
+    @discardableResult
+    func line(startingWith prefix: String, timeout: Double = 30) async -> String? {
+        let end = Date().addingTimeInterval(timeout)
+        while Date() < end {
+            if let line = output.first(where: { $0.hasPrefix(prefix) }) { return line }
+            try? await Task.sleep(for: .milliseconds(2))
+        }
+        return nil
+    }
+
     /// Waits for the process to exit; returns its status (or nil after `timeout` seconds).
     @discardableResult
     func waitForExit(timeout: Double = 60) -> Int32? {

@@ -1,0 +1,149 @@
+#if PostgreSQL
+import Logging
+import PRWLock
+import PostgresNIO
+
+/// A reader-writer lock served by PostgreSQL: the same API as ``PRWLock/RWLock``'s async forms,
+/// for processes on any number of machines that reach one database.
+///
+/// ```swift
+/// import PRWLockPostgres
+///
+/// let lock = try await PostgresRWLock(name: "inventory", url: "postgres://app@127.0.0.1:5432/app")
+/// try await lock.withReadLock { /* many readers at once, on any machine */ }
+/// try await lock.withWriteLock(timeout: .seconds(1)) { /* one writer alone */ }
+/// ```
+///
+/// It holds PostgreSQL's session-level advisory lock on one bigint key
+/// (`pg_advisory_lock_shared` for readers, `pg_advisory_lock` for the writer) through a
+/// connection of its own. What that gives:
+/// - **Exclusion** between every session on the server, and between the tasks of this process
+///   (they queue here, in arrival order, before the session asks the server).
+/// - **Fairness**: PostgreSQL queues lock requests; a waiting writer holds back readers that ask
+///   after it.
+/// - **A holder's death**: the server ends a session whose client process died (its socket
+///   closes) and drops its locks; the next waiter has the lock within milliseconds. Unlike
+///   ``PRWLock/RWLock``, nobody is told that a writer died mid-write
+///   (``PRWLock/LockAcquisition/previousWriterDied`` is always false): keep writes to the data
+///   transactional, or check it.
+/// - **Timeouts** end the wait on the server (`lock_timeout`), not only in this process; a
+///   cancelled task's wait is cancelled on the server too (`pg_cancel_backend`). Neither leaves
+///   a lock or a waiting request behind.
+/// - **A lost connection** (server restart, network failure) loses the lock: the server drops it
+///   when the session ends. The release of a hold that was lost throws
+///   ``PRWLock/RWLockError/lockLost(_:)``; the next acquisition connects again.
+///
+/// Costs one round trip to the server per acquisition or release that reaches it (readers who
+/// join a read hold this process already has do not): about a hundred microseconds on loopback,
+/// against nanoseconds for ``PRWLock/RWLock``. Call ``close()`` when done; an instance that is
+/// simply dropped closes its connection too.
+public final class PostgresRWLock: ReaderWriterLock {
+    /// The advisory-lock key this lock uses on the server.
+    public let key: PostgresLockKey
+
+    /// The lock's name, when it was made from one.
+    public let name: String?
+
+    private let session: AdvisoryLockSession
+
+    /// Opens the lock called `name` on the server at `url`, connecting at once so that a wrong
+    /// URL, password or database fails here.
+    ///
+    /// - Parameters:
+    ///   - name: The lock's name; every process that uses the same name and server shares the
+    ///     lock. It maps to the key ``PostgresLockKey/init(name:)`` computes.
+    ///   - url: `postgres://user[:password]@host[:port]/database[?sslmode=disable|prefer|require]`.
+    ///   - logger: Where the lock reports a lost connection (a warning).
+    /// - Throws: ``PRWLock/RWLockError/invalidArgument(_:)`` for a bad URL or an empty name;
+    ///   ``PRWLock/RWLockError/connectionFailed(_:)`` when the server cannot be reached.
+    public convenience init(name: String, url: String, logger: Logger? = nil) async throws {
+        guard !name.isEmpty else {
+            throw RWLockError.invalidArgument("a PostgresRWLock name may not be empty")
+        }
+        try await self.init(
+            key: PostgresLockKey(name: name), name: name,
+            configuration: ConnectionURL.configuration(from: url), logger: logger)
+    }
+
+    /// Opens the advisory lock with the given `key` on the server at `url`: for a lock shared
+    /// with code that already uses that key.
+    public convenience init(key: PostgresLockKey, url: String, logger: Logger? = nil) async throws {
+        try await self.init(key: key, name: nil, configuration: ConnectionURL.configuration(from: url), logger: logger)
+    }
+
+    /// Opens the lock called `name` with a postgres-nio configuration (for TLS settings, a Unix
+    /// socket, or options a URL cannot carry).
+    public convenience init(name: String, configuration: PostgresConnection.Configuration, logger: Logger? = nil) async throws {
+        guard !name.isEmpty else {
+            throw RWLockError.invalidArgument("a PostgresRWLock name may not be empty")
+        }
+        try await self.init(key: PostgresLockKey(name: name), name: name, configuration: configuration, logger: logger)
+    }
+
+    private init(key: PostgresLockKey, name: String?, configuration: PostgresConnection.Configuration, logger: Logger?) async throws {
+        self.key = key
+        self.name = name
+        self.session = AdvisoryLockSession(
+            key: key, configuration: configuration,
+            logger: logger ?? Logger(label: "prwlock.postgres", factory: { _ in SwiftLogNoOpLogHandler() }))
+        _ = try await session.connected()
+    }
+
+    deinit {
+        let session = self.session
+        Task { await session.close() }
+    }
+
+    /// Closes the connection. The server drops whatever this instance held; waiting tasks get
+    /// ``PRWLock/RWLockError/connectionFailed(_:)``, and later calls fail.
+    public func close() async {
+        await session.close()
+    }
+
+    // MARK: ReaderWriterLock
+
+    /// Acquires a read lock, waiting at most `timeout` (`nil`: as long as it takes).
+    ///
+    /// - Throws: ``PRWLock/RWLockError/timedOut``, `CancellationError`,
+    ///   ``PRWLock/RWLockError/connectionFailed(_:)``; nothing is held after any of them.
+    @discardableResult
+    public func acquireRead(timeout: Duration? = nil) async throws -> LockAcquisition {
+        _ = try await session.acquire(.shared, deadline: timeout.map { .now + $0 }, isTry: false)
+        return LockAcquisition(previousWriterDied: false)
+    }
+
+    /// Acquires the write lock, waiting at most `timeout` (`nil`: as long as it takes).
+    ///
+    /// - Throws: as ``acquireRead(timeout:)``.
+    @discardableResult
+    public func acquireWrite(timeout: Duration? = nil) async throws -> LockAcquisition {
+        _ = try await session.acquire(.exclusive, deadline: timeout.map { .now + $0 }, isTry: false)
+        return LockAcquisition(previousWriterDied: false)
+    }
+
+    /// Acquires a read lock if no writer holds or waits for it, here or on the server.
+    public func tryAcquireRead() async throws -> Bool {
+        try await session.acquire(.shared, deadline: nil, isTry: true)
+    }
+
+    /// Acquires the write lock if nobody holds it, here or on the server.
+    public func tryAcquireWrite() async throws -> Bool {
+        try await session.acquire(.exclusive, deadline: nil, isTry: true)
+    }
+
+    /// Releases one read hold of this instance.
+    ///
+    /// - Throws: ``PRWLock/RWLockError/notHeld`` when it holds no read lock;
+    ///   ``PRWLock/RWLockError/lockLost(_:)`` when the hold was lost with the connection.
+    public func releaseRead() async throws {
+        try await session.release(.shared)
+    }
+
+    /// Releases this instance's write hold.
+    ///
+    /// - Throws: as ``releaseRead()``.
+    public func releaseWrite() async throws {
+        try await session.release(.exclusive)
+    }
+}
+#endif

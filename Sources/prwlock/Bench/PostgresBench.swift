@@ -1,0 +1,87 @@
+import Dispatch
+import Glibc
+import PRWLock
+import Synchronization
+#if PostgreSQL
+import PRWLockPostgres
+#endif
+
+/// `prwlock bench --postgres URL`: what an uncontended acquire and release cost on
+/// PostgresRWLock (a round trip to the server each), beside RWLock driven through the same
+/// async, protocol-generic code. Each pair is timed on its own; median and p99.
+enum PostgresBench {
+    static var isAvailable: Bool {
+        #if PostgreSQL
+        return true
+        #else
+        return false
+        #endif
+    }
+
+    static func run(url: String, quick: Bool) throws -> [BenchResult] {
+        #if PostgreSQL
+        let iterations = quick ? 500 : 5000
+        return try blocking {
+            let postgres = try await PostgresRWLock(name: "prwlock-bench-\(getpid())", url: url)
+            let shared = try RWLock()
+            var results: [BenchResult] = []
+            for write in [false, true] {
+                let scenario = write ? Scenario.uncontendedWrite : .uncontendedRead
+                for (label, lock) in [("postgres", postgres), ("prwlock-async", shared)] as [(String, any ReaderWriterLock)] {
+                    let (median, p99) = try await pairLatencies(lock, write: write, iterations: iterations)
+                    results.append(BenchResult(
+                        scenario: scenario.rawValue, lock: label, value: median, unit: "ns", spread: nil, p99: p99,
+                        note: label == "postgres" ? "loopback round trips" : nil))
+                }
+            }
+            await postgres.close()
+            return results
+        }
+        #else
+        throw BenchUnavailable()
+        #endif
+    }
+
+    /// Times `iterations` acquire+release pairs one by one, after a warm-up; returns (median, p99) in ns.
+    private static func pairLatencies(_ lock: some ReaderWriterLock, write: Bool, iterations: Int) async throws -> (Double, Double) {
+        var samples: [Double] = []
+        samples.reserveCapacity(iterations)
+        for index in 0..<(iterations + iterations / 10) {
+            let start = ContinuousClock.now
+            if write {
+                _ = try await lock.acquireWrite(timeout: nil)
+                try await lock.releaseWrite()
+            } else {
+                _ = try await lock.acquireRead(timeout: nil)
+                try await lock.releaseRead()
+            }
+            let elapsed = ContinuousClock.now - start
+            if index >= iterations / 10 { samples.append(Double(elapsed / .nanoseconds(1))) }
+        }
+        samples.sort()
+        return (samples[samples.count / 2], samples[samples.count * 99 / 100])
+    }
+
+    /// Runs async work from the synchronous command and waits for it.
+    private static func blocking<T: Sendable>(_ work: @escaping @Sendable () async throws -> T) throws -> T {
+        let outcome = Mutex<Result<T, any Error>?>(nil)
+        let done = DispatchSemaphore(value: 0)
+        Task.detached {
+            do {
+                let value = try await work()
+                outcome.withLock { $0 = .success(value) }
+            } catch {
+                outcome.withLock { $0 = .failure(error) }
+            }
+            done.signal()
+        }
+        done.wait()
+        return try outcome.withLock { $0! }.get()
+    }
+}
+
+struct BenchUnavailable: Error, CustomStringConvertible {
+    var description: String {
+        "this prwlock was built without PostgreSQL support: build it with --traits PostgreSQL (swift build -c release --traits PostgreSQL)"
+    }
+}

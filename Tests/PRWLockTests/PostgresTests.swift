@@ -1,0 +1,343 @@
+import Foundation
+import PRWLock
+import Testing
+
+/// Where the PostgreSQL tests find their server: `eval "$(.ci/postgres start)"` sets it.
+/// `.ci/run` also sets PRWLOCK_REQUIRE_POSTGRES=1, so that there they cannot be skipped.
+enum TestServer {
+    static let url = ProcessInfo.processInfo.environment["PRWLOCK_POSTGRES_URL"]
+    static let isRequired = ProcessInfo.processInfo.environment["PRWLOCK_REQUIRE_POSTGRES"] == "1"
+    static let shouldRun = url != nil || isRequired
+}
+
+@Test func thePostgreSQLTestsAreBuiltAndRunWhereRequired() {
+    guard TestServer.isRequired else { return }
+    #if PostgreSQL
+    #expect(TestServer.url != nil, "PRWLOCK_REQUIRE_POSTGRES=1 but PRWLOCK_POSTGRES_URL is not set: run eval \"$(.ci/postgres start)\"")
+    #else
+    Issue.record("PRWLOCK_REQUIRE_POSTGRES=1 but the tests were built without the PostgreSQL trait: swift test --traits PostgreSQL")
+    #endif
+}
+
+#if PostgreSQL
+import Logging
+import PostgresNIO
+@testable import PRWLockPostgres
+
+/// Application code written once, against the protocol: it runs on both locks below.
+private func addOne(to counter: SharedTally, under lock: some ReaderWriterLock) async throws -> Int {
+    let before = try await lock.withReadLock { counter.value }
+    try await lock.withWriteLock(timeout: .seconds(10)) {
+        await Task.yield()
+        counter.value += 1
+    }
+    return before
+}
+
+private final class SharedTally: @unchecked Sendable {
+    var value = 0
+    var inside = 0
+    var overlaps = 0
+}
+
+/// The issue's contract, compiled verbatim (not run: there is no server at that address).
+private func contractSpellings() async throws {
+    let lock = try await PostgresRWLock(name: "inventory", url: "postgres://app@127.0.0.1:5432/app")
+    try await lock.withReadLock { /* ... */ }
+    try await lock.withWriteLock(timeout: .seconds(1)) { /* ... */ }   // throws RWLockError.timedOut
+}
+
+/// What pg_locks says about a key, read on a connection of the test's own.
+private struct AdvisoryRow: Equatable {
+    let pid: Int32
+    let mode: String
+    let granted: Bool
+}
+
+private func withTestConnection<R>(_ body: (PostgresConnection) async throws -> R) async throws -> R {
+    let configuration = try ConnectionURL.configuration(from: try #require(TestServer.url))
+    let logger = Logger(label: "prwlock.tests", factory: { _ in SwiftLogNoOpLogHandler() })
+    let connection = try await PostgresConnection.connect(configuration: configuration, id: 1, logger: logger)
+    do {
+        let result = try await body(connection)
+        try await connection.close()
+        return result
+    } catch {
+        try? await connection.close()
+        throw error
+    }
+}
+
+private func advisoryRows(_ key: PostgresLockKey) async throws -> [AdvisoryRow] {
+    try await withTestConnection { connection in
+        let logger = Logger(label: "prwlock.tests", factory: { _ in SwiftLogNoOpLogHandler() })
+        let rows = try await connection.query("""
+            SELECT pid, mode, granted FROM pg_locks WHERE locktype = 'advisory'
+                AND classid = \(Int64(key.classID))::oid AND objid = \(Int64(key.objectID))::oid AND objsubid = 1
+            """, logger: logger)
+        var result: [AdvisoryRow] = []
+        for try await (pid, mode, granted) in rows.decode((Int32, String, Bool).self) {
+            result.append(AdvisoryRow(pid: pid, mode: mode, granted: granted))
+        }
+        return result
+    }
+}
+
+/// Polls `condition` for up to `seconds`; returns whether it became true.
+private func eventually(within seconds: Double = 5, _ condition: () async throws -> Bool) async rethrows -> Bool {
+    let end = ContinuousClock.now + .seconds(seconds)
+    while ContinuousClock.now < end {
+        if try await condition() { return true }
+        try? await Task.sleep(for: .milliseconds(20))
+    }
+    return try await condition()
+}
+
+@Suite struct PostgresLockKeyTests {
+    @Test func theNameHashIsFixed() {
+        // FNV-1a 64 test vectors: the key of a name must never change between versions.
+        #expect(PostgresLockKey(name: "").value == Int64(bitPattern: 0xcbf2_9ce4_8422_2325))
+        #expect(PostgresLockKey(name: "a").value == Int64(bitPattern: 0xaf63_dc4c_8601_ec8c))
+        #expect(PostgresLockKey(name: "foobar").value == Int64(bitPattern: 0x8594_4171_f739_67e8))
+        #expect(PostgresLockKey(name: "inventory") != PostgresLockKey(name: "inventorz"))
+        let key = PostgresLockKey(Int64(bitPattern: 0x1234_5678_9abc_def0))
+        #expect(key.classID == 0x1234_5678 && key.objectID == 0x9abc_def0)
+    }
+
+    @Test func badURLsAreRefusedWithWhatToDo() async throws {
+        let cases: [(String, String)] = [
+            ("http://app@localhost/app", "scheme"),
+            ("postgres://localhost/app", "no user"),
+            ("postgres://app@/app", "no host"),
+            ("postgres://app@localhost/app?sslmode=maybe", "sslmode"),
+            ("postgres://app@localhost/app?colour=blue", "unknown parameter"),
+            ("postgres://app@localhost/app?host=relative/dir", "absolute path"),
+        ]
+        for (url, expected) in cases {
+            do {
+                _ = try await PostgresRWLock(name: "x", url: url)
+                Issue.record("\(url) was accepted")
+            } catch let error as RWLockError {
+                guard case let .invalidArgument(message) = error else { Issue.record("\(error)"); continue }
+                #expect(message.contains(expected), "\(message)")
+            }
+        }
+        let withPassword = ConnectionURL.redacted("postgres://app:secret@localhost/app")
+        #expect(!withPassword.contains("secret"))
+    }
+
+    @Test func anUnreachableServerIsAConnectionFailure() async throws {
+        // Port 1 on loopback: nothing listens there.
+        await #expect(throws: RWLockError.self) {
+            _ = try await PostgresRWLock(name: "x", url: "postgres://app@127.0.0.1:1/app?sslmode=disable&connect_timeout=5")
+        }
+        do {
+            _ = try await PostgresRWLock(name: "x", url: "postgres://app@127.0.0.1:1/app?sslmode=disable")
+        } catch let error as RWLockError {
+            guard case .connectionFailed = error else { Issue.record("\(error)"); return }
+            #expect(error.description.contains("check the URL"))
+        }
+    }
+}
+
+/// Against a real server (a throwaway cluster `.ci/run` starts), with real processes.
+@Suite(.serialized, .enabled(if: TestServer.shouldRun, "set PRWLOCK_POSTGRES_URL: eval \"$(.ci/postgres start)\""))
+struct PostgresLockTests {
+    let url = TestServer.url ?? "postgres://unset@127.0.0.1:1/unset"
+
+    @Test func twoProcessesOnTwoConnectionsExcludeEachOther() async throws {
+        let name = uniqueLockName()
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("\(name).count").path
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        // Each worker reads the count, sleeps 1 ms, writes it plus one: without exclusion,
+        // increments are lost.
+        let workers = try (0..<2).map { _ in try Worker(["pg-counter", url, name, file, "60"]) }
+        for worker in workers { #expect(worker.waitForExit(timeout: 120) == 0, "\(worker.output)") }
+        let count = try String(contentsOfFile: file, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(count == "120")
+
+        // And a holder in another process keeps this process out, in both modes.
+        let holder = try Worker(["pg-hold", url, name, "write", "2"])
+        #expect(await holder.line(startingWith: "acquired") != nil)
+        let lock = try await PostgresRWLock(name: name, url: url)
+        #expect(try await lock.tryAcquireRead() == false)
+        #expect(try await lock.tryAcquireWrite() == false)
+        let start = ContinuousClock.now
+        try await lock.withWriteLock(timeout: .seconds(30)) {}  // waits for the holder's release
+        #expect(ContinuousClock.now - start > .milliseconds(500))
+        #expect(holder.output.contains("released"))
+        await lock.close()
+    }
+
+    @Test func readersShareAcrossProcessesAndAWaitingWriterHoldsBackNewReaders() async throws {
+        let name = uniqueLockName()
+        let reader = try Worker(["pg-hold", url, name, "read", "3"])
+        #expect(await reader.line(startingWith: "acquired") != nil)
+        let lock = try await PostgresRWLock(name: name, url: url)
+        #expect(try await lock.tryAcquireRead())  // shared with the other process
+        let other = try await PostgresRWLock(name: name, url: url)
+        #expect(try await other.tryAcquireWrite() == false)
+        try await lock.releaseRead()
+
+        // A writer waits on the server for the reader; a reader that comes after it waits too.
+        let writer = Task { try await other.withWriteLock(timeout: .seconds(30)) { ContinuousClock.now } }
+        #expect(try await eventually { try await advisoryRows(other.key).contains { !$0.granted } })
+        let late = try Worker(["pg-timed", url, name, "read", "500"])
+        #expect(await late.line(startingWith: "timedout") != nil, "\(late.output)")
+        _ = try await writer.value
+        await lock.close()
+        await other.close()
+    }
+
+    @Test func aSIGKILLedHolderFreesTheLockWithinASecond() async throws {
+        let name = uniqueLockName()
+        let holder = try Worker(["pg-hold", url, name, "write", "600"])
+        #expect(await holder.line(startingWith: "acquired") != nil)
+        let lock = try await PostgresRWLock(name: name, url: url)
+        let waiter = Task { try await lock.withWriteLock(timeout: .seconds(30)) { ContinuousClock.now } }
+        #expect(try await eventually { try await advisoryRows(lock.key).contains { !$0.granted } })
+        let killed = ContinuousClock.now
+        holder.kill()
+        let acquired = try await waiter.value
+        #expect(acquired - killed < .seconds(1), "took \(acquired - killed)")
+        await lock.close()
+    }
+
+    @Test func aTimeoutEndsTheWaitOnTheServerAndLeavesNothingInPgLocks() async throws {
+        let name = uniqueLockName()
+        let holder = try Worker(["pg-hold", url, name, "write", "5"])
+        #expect(await holder.line(startingWith: "acquired") != nil)
+        let lock = try await PostgresRWLock(name: name, url: url)
+        for write in [true, false] {
+            let start = ContinuousClock.now
+            await #expect(throws: RWLockError.timedOut) {
+                if write { try await lock.acquireWrite(timeout: .milliseconds(300)) } else { try await lock.acquireRead(timeout: .milliseconds(300)) }
+            }
+            #expect(ContinuousClock.now - start >= .milliseconds(300))
+            // The holder's row only: no waiting request and no lock of this session remain.
+            let rows = try await advisoryRows(lock.key)
+            #expect(rows.count == 1 && rows[0].granted && rows[0].mode == "ExclusiveLock", "\(rows)")
+        }
+        // The session is still usable afterwards.
+        holder.kill()
+        try await lock.withWriteLock(timeout: .seconds(10)) {}
+        #expect(try await advisoryRows(lock.key).isEmpty)
+        await lock.close()
+    }
+
+    @Test func cancellingAWaitingTaskEndsItsWaitOnTheServer() async throws {
+        let name = uniqueLockName()
+        let holder = try Worker(["pg-hold", url, name, "write", "30"])
+        #expect(await holder.line(startingWith: "acquired") != nil)
+        let lock = try await PostgresRWLock(name: name, url: url)
+        let waiter = Task { try await lock.acquireWrite() }
+        #expect(try await eventually { try await advisoryRows(lock.key).contains { !$0.granted } })
+        let cancelled = ContinuousClock.now
+        waiter.cancel()
+        await #expect(throws: CancellationError.self) { try await waiter.value }
+        #expect(ContinuousClock.now - cancelled < .seconds(5))
+        #expect(try await eventually { try await advisoryRows(lock.key).allSatisfy(\.granted) })
+        // Nothing held here: the lock is still usable once the holder is gone.
+        holder.kill()
+        try await lock.withReadLock(timeout: .seconds(10)) {}
+        await lock.close()
+    }
+
+    @Test func tasksOfOneProcessExcludeEachOtherThroughOneSession() async throws {
+        let lock = try await PostgresRWLock(name: uniqueLockName(), url: url)
+        let counter = SharedTally()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<20 {
+                group.addTask {
+                    for _ in 0..<5 {
+                        try await lock.withWriteLock {
+                            counter.inside += 1
+                            if counter.inside > 1 { counter.overlaps += 1 }
+                            try await Task.sleep(for: .milliseconds(1))
+                            counter.value += 1
+                            counter.inside -= 1
+                        }
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        #expect(counter.value == 100 && counter.overlaps == 0)
+
+        // Readers of one process share: two tasks hold at once.
+        let bothInside = try await withThrowingTaskGroup(of: Bool.self) { group in
+            let gate = SharedTally()
+            for _ in 0..<2 {
+                group.addTask {
+                    try await lock.withReadLock(timeout: .seconds(10)) {
+                        gate.inside += 1
+                        let end = ContinuousClock.now + .seconds(5)
+                        while gate.inside < 2, ContinuousClock.now < end { try await Task.sleep(for: .milliseconds(2)) }
+                        return gate.inside == 2
+                    }
+                }
+            }
+            return try await group.reduce(true) { $0 && $1 }
+        }
+        #expect(bothInside)
+        #expect(try await advisoryRows(lock.key).isEmpty)
+        await lock.close()
+    }
+
+    @Test func aLostConnectionIsReportedAsTheLockLost() async throws {
+        let lock = try await PostgresRWLock(name: uniqueLockName(), url: url)
+        try await lock.acquireWrite()
+        let holderPID = try #require(try await advisoryRows(lock.key).first?.pid)
+        try await withTestConnection { connection in
+            let logger = Logger(label: "prwlock.tests", factory: { _ in SwiftLogNoOpLogHandler() })
+            _ = try await connection.query("SELECT pg_terminate_backend(\(holderPID))", logger: logger).collect()
+        }
+        // Another process can take the lock now; the holder is told at its release.
+        let other = try await PostgresRWLock(name: lock.name!, url: url)
+        try await other.withWriteLock(timeout: .seconds(10)) {}
+        do {
+            try await lock.releaseWrite()
+            Issue.record("the release of a lost hold succeeded")
+        } catch let error as RWLockError {
+            guard case .lockLost = error else { Issue.record("\(error)"); return }
+        }
+        // The next acquisition connects again.
+        try await lock.withWriteLock(timeout: .seconds(10)) {}
+        await #expect(throws: RWLockError.notHeld) { try await lock.releaseRead() }
+        await lock.close()
+        await other.close()
+    }
+
+    @Test func theBenchMeasuresThePostgreSQLLock() throws {
+        let run = try CommandLineTests.Run([
+            "bench", "--quick", "--json", "--scenarios", "uncontended-read", "--locks", "prwlock", "--postgres", url,
+        ])
+        let (status, stdout, stderr) = run.finish()
+        #expect(status == 0, "\(stderr)")
+        let report = try JSONSerialization.jsonObject(with: Data(stdout.utf8)) as? [String: Any]
+        let results = try #require(report?["results"] as? [[String: Any]])
+        for lock in ["postgres", "prwlock-async"] {
+            for scenario in ["uncontended-read", "uncontended-write"] {
+                let row = results.first { $0["lock"] as? String == lock && $0["scenario"] as? String == scenario }
+                #expect((row?["value"] as? Double ?? 0) > 0, "\(lock) \(scenario): \(String(describing: row))")
+            }
+        }
+    }
+
+    @Test func theSameCodeRunsOnBothLocks() async throws {
+        let counter = SharedTally()
+        let shared = try RWLock()
+        let postgres = try await PostgresRWLock(name: uniqueLockName(), url: url)
+        #expect(try await addOne(to: counter, under: shared) == 0)
+        #expect(try await addOne(to: counter, under: postgres) == 1)
+        #expect(counter.value == 2)
+        for lock in [shared, postgres] as [any ReaderWriterLock] {
+            #expect(try await lock.withWriteLockIfAvailable { 7 } == 7)
+            _ = try await lock.acquireRead(timeout: nil)
+            #expect(try await lock.withWriteLockIfAvailable { 7 } == nil || lock === shared)
+            try await lock.releaseRead()
+        }
+        await postgres.close()
+    }
+}
+#endif
