@@ -10,8 +10,8 @@
 /// ```
 ///
 /// The requirements are the manual operations; the scoped forms
-/// (``withReadLock(timeout:_:)``, ``withWriteLock(timeout:_:)``,
-/// ``withReadLockIfAvailable(_:)``, ``withWriteLockIfAvailable(_:)``) are built on them once,
+/// (``ReaderWriterLock/withReadLock(timeout:_:)``, ``ReaderWriterLock/withWriteLock(timeout:_:)``,
+/// ``ReaderWriterLock/withReadLockIfAvailable(_:)``, ``ReaderWriterLock/withWriteLockIfAvailable(_:)``) are built on them once,
 /// here, for every conforming lock.
 ///
 /// What every conforming lock guarantees: many readers or one writer at a time, across processes
@@ -58,7 +58,7 @@ extension ReaderWriterLock {
     /// Runs `body` holding the write lock acquired within `timeout` (`nil`: as long as it
     /// takes), then releases it however `body` ends.
     ///
-    /// - Throws: as ``withReadLock(timeout:_:)``.
+    /// - Throws: as ``ReaderWriterLock/withReadLock(timeout:_:)``.
     public nonisolated(nonsending) func withWriteLock<R>(
         timeout: Duration? = nil, _ body: () async throws -> R
     ) async throws -> R {

@@ -331,6 +331,7 @@ struct PostgresLockTests {
         #expect(try await addOne(to: counter, under: shared) == 0)
         #expect(try await addOne(to: counter, under: postgres) == 1)
         #expect(counter.value == 2)
+        try await restock(postgres)  // the README's example, on the real server
         for lock in [shared, postgres] as [any ReaderWriterLock] {
             #expect(try await lock.withWriteLockIfAvailable { 7 } == 7)
             _ = try await lock.acquireRead(timeout: nil)

@@ -32,3 +32,22 @@ func readmeSharedMemoryExample() throws -> Int {
     let hits = try stats.withReadLocked(Counters.self) { $0.hits }
     return hits
 }
+
+#if PostgreSQL
+import PRWLockPostgres
+
+private func countStock() async throws -> Int { stockOnDisk }
+private func saveStock(_ value: Int) async throws { stockOnDisk = value }
+
+/// The README's "Scaling out" example: `restock` runs on both locks in PostgresTests.
+func restock(_ lock: some ReaderWriterLock) async throws {           // written once, for either lock
+    let count = try await lock.withReadLock { try await countStock() }
+    try await lock.withWriteLock(timeout: .seconds(1)) { try await saveStock(count + 1) }
+}
+
+/// Compiled, not run: the URL is the README's.
+func readmeScalingOutExample() async throws {
+    try await restock(RWLock(name: "inventory"))                                              // one machine
+    try await restock(PostgresRWLock(name: "inventory", url: "postgres://app@db.internal/app")) // many
+}
+#endif
