@@ -51,6 +51,13 @@ actor AdvisoryLockSession {
     private var nextWaiterID = 0
     private var nextConnectionID = 0
     private var isClosed = false
+    /// When the session last took the lock shared on the server: local readers join that hold
+    /// only while it is younger than `readerJoinWindow`, so that a writer waiting on the server
+    /// (in another process) gets in after at most that long plus the longest local read.
+    private var sharedSince = ContinuousClock.now
+
+    /// How long local readers may keep joining one server-side read hold.
+    static let readerJoinWindow = Duration.milliseconds(10)
 
     init(key: PostgresLockKey, configuration: PostgresConnection.Configuration, logger: Logger) {
         self.key = key
@@ -82,7 +89,10 @@ actor AdvisoryLockSession {
         // This task owns serverBusy and nothing is held: ask the server.
         do {
             let acquired = try await acquireOnServer(mode, deadline: deadline, isTry: isTry)
-            if acquired { held = mode == .shared ? .shared(count: 1) : .exclusive }
+            if acquired {
+                held = mode == .shared ? .shared(count: 1) : .exclusive
+                sharedSince = .now
+            }
             serverBusy = false
             grantTurns()
             return acquired
@@ -93,7 +103,9 @@ actor AdvisoryLockSession {
         }
     }
 
-    private var canJoinReaders: Bool { !serverBusy && lostReason == nil }
+    private var canJoinReaders: Bool {
+        !serverBusy && lostReason == nil && ContinuousClock.now - sharedSince < Self.readerJoinWindow
+    }
 
     /// Waits in the FIFO queue until `grantTurns` lets this task go on, the deadline passes, or
     /// the task is cancelled.
@@ -162,9 +174,11 @@ actor AdvisoryLockSession {
             grantTurns()
             throw RWLockError.lockLost(reason)
         }
+        // Nothing is held locally from here: a second release of this hold gets notHeld, and
+        // the close monitor does not mark it lost while its unlock is on the way.
+        held = .none
         serverBusy = true
         defer {
-            held = .none
             serverBusy = false
             grantTurns()
         }
@@ -174,6 +188,9 @@ actor AdvisoryLockSession {
     /// Ends the session: the server drops every lock it held. Waiting tasks get `connectionFailed`.
     func close() async {
         isClosed = true
+        if held != .none, lostReason == nil {
+            lostReason = "the lock was closed with close() while held, and the server released it"
+        }
         for waiter in queue {
             waiter.continuation.resume(throwing: RWLockError.connectionFailed("the lock was closed"))
         }
@@ -205,13 +222,27 @@ actor AdvisoryLockSession {
             throw RWLockError.connectionFailed(ServerFailure.describe(error))
         }
         do {
+            // A role's or database's statement_timeout would end an untimed wait, and
+            // idle_session_timeout would end a holding session: both off for this session
+            // (idle_session_timeout exists from PostgreSQL 14; the pg_settings join skips it
+            // on older servers).
+            let query: PostgresQuery = """
+                SELECT pg_backend_pid(), (SELECT count(set_config(name, '0', false))::int FROM pg_settings
+                    WHERE name IN ('statement_timeout', 'idle_session_timeout', 'idle_in_transaction_session_timeout'))
+                """
             var backendPID: Int32 = 0
-            for try await pid in try await made.query("SELECT pg_backend_pid()", logger: logger).decode(Int32.self) {
+            for try await (pid, _) in try await made.query(query, logger: logger).decode((Int32, Int32).self) {
                 backendPID = pid
+            }
+            guard !isClosed else {
+                try? await made.close()
+                throw RWLockError.invalidArgument("this PostgresRWLock was closed; make a new one")
             }
             connection = Connection(connection: made, backendPID: backendPID)
             watchForLoss(of: made)
             return (made, backendPID)
+        } catch let error as RWLockError {
+            throw error
         } catch {
             try? await made.close()
             throw RWLockError.connectionFailed(ServerFailure.describe(error))
@@ -234,21 +265,56 @@ actor AdvisoryLockSession {
         }
     }
 
+    /// Asks the server for the lock; true once granted, false for a try that found it taken.
+    /// Nothing is held when it throws. A connection found closed (the server restarted while
+    /// nothing was held) is made again once.
     private func acquireOnServer(_ mode: Mode, deadline: ContinuousClock.Instant?, isTry: Bool) async throws -> Bool {
-        try Task.checkCancellation()
-        let (connection, backendPID) = try await connected()
+        var attempts = 0
+        while true {
+            try Task.checkCancellation()
+            attempts += 1
+            let (connection, backendPID) = try await connected()
+            do {
+                guard let acquired = try await requestOnServer(mode, deadline: deadline, isTry: isTry, connection: connection, backendPID: backendPID) else {
+                    continue  // lock_timeout's cap passed before the deadline: wait again
+                }
+                // The connection may have closed between the grant and now: then nothing is held.
+                guard acquired == false || self.connection?.connection === connection else {
+                    throw RWLockError.connectionFailed("the connection to PostgreSQL closed just after the lock was granted; nothing is held")
+                }
+                return acquired
+            } catch let failure as ConnectionLost where attempts == 1 {
+                logger.debug("reconnecting to PostgreSQL", metadata: ["error": "\(failure.message)"])
+                continue
+            } catch let failure as ConnectionLost {
+                throw RWLockError.connectionFailed(failure.message)
+            }
+        }
+    }
+
+    /// One acquisition statement. Returns nil when a capped lock_timeout fired before the
+    /// caller's deadline.
+    private func requestOnServer(
+        _ mode: Mode, deadline: ContinuousClock.Instant?, isTry: Bool, connection: PostgresConnection, backendPID: Int32
+    ) async throws -> Bool? {
         let suffix = mode == .shared ? "_shared" : ""
         var remaining: Duration?
         if let deadline { remaining = deadline - .now }
         if isTry || remaining.map({ $0 <= .zero }) == true {
             let query: PostgresQuery = "SELECT pg_try_advisory_lock\(unescaped: suffix)(\(key.value))"
-            let acquired = try await run(query, on: connection, returning: Bool.self)
+            let acquired: Bool
+            do {
+                acquired = try await run(query, on: connection, returning: Bool.self)
+            } catch {
+                throw await failure(error)
+            }
             if !acquired, !isTry { throw RWLockError.timedOut }
             return acquired
         }
         // lock_timeout is set in the same statement, before the lock is asked for: the
-        // MATERIALIZED CTE is read before the outer row is computed. 0 turns it off.
-        let milliseconds = remaining.map { max(1, Int(($0 / .milliseconds(1)).rounded(.up))) } ?? 0
+        // MATERIALIZED CTE is read before the outer row is computed. 0 turns it off; the server
+        // takes at most Int32.max ms (24.8 days), so a longer wait is made of several.
+        let milliseconds = remaining.map { Int(min(($0 / .milliseconds(1)).rounded(.up), Double(Int32.max)).clamped(to: 1)) } ?? 0
         let query: PostgresQuery = """
             WITH timeout AS MATERIALIZED (SELECT set_config('lock_timeout', \("\(milliseconds)"), false))
             SELECT pg_advisory_lock\(unescaped: suffix)(\(key.value)) IS NULL FROM timeout
@@ -265,13 +331,17 @@ actor AdvisoryLockSession {
                 await dropConnection()
                 throw CancellationError()
             }
-            if ServerFailure.sqlState(of: error) == "55P03" {
-                // The lock timeout fired. If the lock was granted in the same instant, the
-                // server keeps it for this session although the statement failed: give it back.
-                try await releaseIfGrantedAfterTimeout(mode, on: connection)
-                throw RWLockError.timedOut
+            guard ServerFailure.sqlState(of: error) == "55P03" else {
+                // Any other failure of the statement (statement_timeout set by hand, an
+                // administrator's pg_cancel_backend, a lost connection) may come after a grant
+                // that the session keeps: drop the session, which drops whatever it held.
+                throw await failure(error)
             }
-            throw await failure(error)
+            // The lock timeout fired. If the lock was granted in the same instant, the server
+            // keeps it for this session although the statement failed: give it back.
+            await releaseIfGrantedAfterTimeout(mode, on: connection)
+            if let deadline, deadline > .now { return nil }
+            throw RWLockError.timedOut
         }
         if await canceller.finish() {
             // Cancelled, but granted first: closing the session gives the lock back.
@@ -281,7 +351,9 @@ actor AdvisoryLockSession {
         return true
     }
 
-    private func releaseIfGrantedAfterTimeout(_ mode: Mode, on connection: PostgresConnection) async throws {
+    /// After a lock timeout: releases the lock if the server granted it anyway; if that cannot be
+    /// checked, drops the session (which releases it too).
+    private func releaseIfGrantedAfterTimeout(_ mode: Mode, on connection: PostgresConnection) async {
         let query: PostgresQuery = """
             SELECT count(*)::int FROM pg_locks WHERE pid = pg_backend_pid() AND locktype = 'advisory'
                 AND classid = \(Int64(key.classID))::oid AND objid = \(Int64(key.objectID))::oid
@@ -292,7 +364,7 @@ actor AdvisoryLockSession {
                 try await releaseOnServer(mode)
             }
         } catch {
-            throw await failure(error)
+            await dropConnection()
         }
     }
 
@@ -325,14 +397,17 @@ actor AdvisoryLockSession {
         return value
     }
 
-    /// The error to throw for a failed acquisition: a lost connection is dropped (the next
-    /// acquisition reconnects); a server error keeps the session.
-    private func failure(_ error: any Error) async -> RWLockError {
-        if ServerFailure.sqlState(of: error) != nil {
-            return .server(ServerFailure.describe(error))
-        }
+    /// The error to throw for a failed acquisition statement, after dropping the session: a
+    /// failed statement may have been granted the lock first, and only the session's end
+    /// releases it for sure. A server error becomes `RWLockError.server`; a lost connection,
+    /// `ConnectionLost` (the caller may reconnect once).
+    private func failure(_ error: any Error) async -> any Error {
         await dropConnection()
-        return .connectionFailed(ServerFailure.describe(error))
+        if ServerFailure.sqlState(of: error) != nil {
+            return RWLockError.server(ServerFailure.describe(error))
+        }
+        if error is RWLockError { return error }
+        return ConnectionLost(message: ServerFailure.describe(error))
     }
 
     private func dropConnection() async {
@@ -342,31 +417,55 @@ actor AdvisoryLockSession {
     }
 }
 
+/// A connection that failed under a statement (closed, reset): nothing is held.
+struct ConnectionLost: Error {
+    let message: String
+}
+
+extension Double {
+    fileprivate func clamped(to lowest: Double) -> Double { Swift.max(self, lowest) }
+}
+
 /// Ends a server-side lock wait when its task is cancelled: `pg_cancel_backend` from a second,
-/// short-lived connection, or, if that cannot be done, closing the waiting connection.
+/// short-lived connection. If the wait has not ended two seconds later (the cancel could not be
+/// sent, or reached the backend before the statement began, when a cancel is ignored), the
+/// waiting connection is closed; the server then drops the request when the wait ends.
 final class ServerWaitCanceller: Sendable {
-    private let task = Mutex<Task<Void, Never>?>(nil)
+    private struct State {
+        var cancel: Task<Void, Never>?
+        var fallback: Task<Void, Never>?
+    }
+    private let state = Mutex(State())
+    static let fallbackDelay = Duration.seconds(2)
 
     func cancel(backendPID: Int32, configuration: PostgresConnection.Configuration, logger: Logger, connection: PostgresConnection) {
-        task.withLock { task in
-            guard task == nil else { return }
-            task = Task {
+        state.withLock { state in
+            guard state.cancel == nil else { return }
+            state.cancel = Task {
                 do {
                     let side = try await PostgresConnection.connect(configuration: configuration, id: -1, logger: logger)
-                    defer { Task { try? await side.close() } }
-                    _ = try await side.query("SELECT pg_cancel_backend(\(backendPID))", logger: logger).collect()
+                    _ = try? await side.query("SELECT pg_cancel_backend(\(backendPID))", logger: logger).collect()
+                    try? await side.close()
                 } catch {
-                    logger.warning("could not cancel a lock wait on the server; closing its connection", metadata: ["error": "\(error)"])
-                    try? await connection.close()
+                    logger.warning("could not cancel a lock wait on the server", metadata: ["error": "\(error)"])
                 }
+            }
+            state.fallback = Task {
+                try? await Task.sleep(for: Self.fallbackDelay)
+                guard !Task.isCancelled else { return }
+                logger.warning("a cancelled lock wait did not end; closing its connection")
+                try? await connection.close()
             }
         }
     }
 
-    /// Waits for a cancellation in flight to be done; returns whether the wait was cancelled.
+    /// Called once the waiting statement has returned: waits for the cancel request to be done
+    /// (so that it cannot reach a later statement) and returns whether the wait was cancelled.
     func finish() async -> Bool {
-        guard let running = task.withLock({ $0 }) else { return false }
-        await running.value
+        let (cancel, fallback) = state.withLock { ($0.cancel, $0.fallback) }
+        fallback?.cancel()
+        guard let cancel else { return false }
+        await cancel.value
         return true
     }
 }

@@ -20,7 +20,9 @@ import PostgresNIO
 /// - **Exclusion** between every session on the server, and between the tasks of this process
 ///   (they queue here, in arrival order, before the session asks the server).
 /// - **Fairness**: PostgreSQL queues lock requests; a waiting writer holds back readers that ask
-///   after it.
+///   after it. Readers of this process join its read hold without asking the server, but only
+///   for 10 ms after the server granted it; later ones wait for it to drain and ask again, so a
+///   writer waiting in another process gets in after that plus the longest local read.
 /// - **A holder's death**: the server ends a session whose client process died (its socket
 ///   closes) and drops its locks; the next waiter has the lock within milliseconds. Unlike
 ///   ``PRWLock/RWLock``, nobody is told that a writer died mid-write
@@ -28,7 +30,9 @@ import PostgresNIO
 ///   transactional, or check it.
 /// - **Timeouts** end the wait on the server (`lock_timeout`), not only in this process; a
 ///   cancelled task's wait is cancelled on the server too (`pg_cancel_backend`). Neither leaves
-///   a lock or a waiting request behind.
+///   a lock or a waiting request behind. The session turns off `statement_timeout` and
+///   `idle_session_timeout` for itself, so that a role's or database's settings neither end an
+///   untimed wait nor drop an idle hold.
 /// - **A lost connection** (server restart, network failure) loses the lock: the server drops it
 ///   when the session ends. The release of a hold that was lost throws
 ///   ``PRWLock/RWLockError/lockLost(_:)``; the next acquisition connects again.
@@ -121,12 +125,15 @@ public final class PostgresRWLock: ReaderWriterLock {
         return LockAcquisition(previousWriterDied: false)
     }
 
-    /// Acquires a read lock if no writer holds or waits for it, here or on the server.
+    /// Acquires a read lock without waiting: by joining this process's read hold while it may be
+    /// joined (nobody queued before, granted under 10 ms ago), else if the server grants one at
+    /// once (no writer holds it or waits for it).
     public func tryAcquireRead() async throws -> Bool {
         try await session.acquire(.shared, deadline: nil, isTry: true)
     }
 
-    /// Acquires the write lock if nobody holds it, here or on the server.
+    /// Acquires the write lock if nobody holds it or is queued for it here and the server grants
+    /// it at once.
     public func tryAcquireWrite() async throws -> Bool {
         try await session.acquire(.exclusive, deadline: nil, isTry: true)
     }

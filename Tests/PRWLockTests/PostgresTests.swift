@@ -341,4 +341,136 @@ struct PostgresLockTests {
         await postgres.close()
     }
 }
+
+/// Regressions from an independent review of the session protocol: each failed before its fix.
+@Suite(.serialized, .enabled(if: TestServer.shouldRun, "set PRWLOCK_POSTGRES_URL: eval \"$(.ci/postgres start)\""))
+struct PostgresReviewRegressionTests {
+    let url = TestServer.url ?? "postgres://unset@127.0.0.1:1/unset"
+
+    private func execute(_ sql: String) async throws {
+        try await withTestConnection { connection in
+            let logger = Logger(label: "prwlock.tests", factory: { _ in SwiftLogNoOpLogHandler() })
+            _ = try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger).collect()
+        }
+    }
+
+    @Test func aDoubleReleaseIsNotHeldAndQueuedWritersStayAlone() async throws {
+        let lock = try await PostgresRWLock(name: uniqueLockName(), url: url)
+        try await lock.acquireWrite()
+        let tally = SharedTally()
+        let writers = (0..<2).map { _ in
+            Task {
+                try await lock.withWriteLock(timeout: .seconds(30)) {
+                    tally.inside += 1
+                    tally.overlaps = max(tally.overlaps, tally.inside)
+                    try await Task.sleep(for: .milliseconds(200))
+                    tally.inside -= 1
+                }
+            }
+        }
+        try await Task.sleep(for: .milliseconds(100))
+        let releases = (0..<2).map { _ in Task { try await lock.releaseWrite() } }  // at once: misuse
+        var notHeld = 0
+        for release in releases {
+            if case let .failure(error) = await release.result {
+                #expect(error as? RWLockError == .notHeld, "\(error)")
+                notHeld += 1
+            }
+        }
+        #expect(notHeld == 1)
+        for writer in writers { try await writer.value }
+        #expect(tally.overlaps == 1, "writers inside at once: \(tally.overlaps)")
+        await lock.close()
+    }
+
+    @Test func aConnectionLostDuringTheLastReleaseLeavesNothingHeld() async throws {
+        for round in 0..<10 {
+            let lock = try await PostgresRWLock(name: uniqueLockName(), url: url)
+            try await lock.acquireWrite()
+            let backend = try #require(try await advisoryRows(lock.key).first?.pid)
+            guard kill(backend, SIGSTOP) == 0 else { return }  // not allowed to signal the server here
+            let release = Task { try await lock.releaseWrite() }
+            try await Task.sleep(for: .milliseconds(100))
+            if round % 2 == 0 {
+                kill(backend, SIGTERM); kill(backend, SIGCONT)
+            } else {
+                kill(backend, SIGCONT); kill(backend, SIGTERM)
+            }
+            _ = try? await release.value
+            // A new hold, on a new connection, is released normally and completely.
+            try await lock.acquireWrite(timeout: .seconds(10))
+            try await lock.releaseWrite()
+            #expect(try await advisoryRows(lock.key).isEmpty, "round \(round)")
+            await lock.close()
+        }
+    }
+
+    @Test func readersOfOneProcessDoNotStarveAWriterElsewhere() async throws {
+        let name = uniqueLockName()
+        let readers = try await PostgresRWLock(name: name, url: url)
+        let writer = try await PostgresRWLock(name: name, url: url)
+        let stop = SharedTally()
+        // Two tasks whose 50 ms reads overlap without a gap, for as long as the test runs.
+        let tasks = (0..<2).map { index in
+            Task {
+                try await Task.sleep(for: .milliseconds(25 * index))
+                while stop.value == 0 {
+                    try await readers.withReadLock { try await Task.sleep(for: .milliseconds(50)) }
+                }
+            }
+        }
+        try await Task.sleep(for: .milliseconds(200))
+        try await writer.withWriteLock(timeout: .seconds(10)) {}
+        stop.value = 1
+        for task in tasks { try await task.value }
+        await readers.close()
+        await writer.close()
+    }
+
+    @Test func aRolesTimeoutsDoNotEndWaitsOrHolds() async throws {
+        let role = "prwlock_short_timeouts"
+        try await execute("DROP ROLE IF EXISTS \(role)")
+        try await execute("CREATE ROLE \(role) LOGIN")
+        try await execute("ALTER ROLE \(role) SET statement_timeout = '300ms'")
+        try await execute("ALTER ROLE \(role) SET idle_session_timeout = '500ms'")
+        defer { Task { try? await execute("DROP ROLE IF EXISTS \(role)") } }
+        let name = uniqueLockName()
+        let roleURL = try #require(URLComponents(string: url)).with(user: role)
+        let holder = try await PostgresRWLock(name: name, url: url)
+        let lock = try await PostgresRWLock(name: name, url: roleURL)
+        try await holder.acquireWrite()
+        let waiter = Task { try await lock.acquireWrite() }  // untimed: must outlast statement_timeout
+        try await Task.sleep(for: .milliseconds(800))
+        try await holder.releaseWrite()
+        try await waiter.value
+        try await Task.sleep(for: .milliseconds(1000))  // idle while holding: longer than idle_session_timeout
+        #expect(try await holder.tryAcquireWrite() == false)
+        try await lock.releaseWrite()
+        await holder.close()
+        await lock.close()
+    }
+
+    @Test func aTimeoutLongerThanTheServerTakesIsStillAWait() async throws {
+        let name = uniqueLockName()
+        let lock = try await PostgresRWLock(name: name, url: url)
+        let other = try await PostgresRWLock(name: name, url: url)
+        try await other.acquireWrite()
+        let waiter = Task { try await lock.acquireWrite(timeout: .seconds(30 * 86_400)) }  // over Int32.max ms
+        try await Task.sleep(for: .milliseconds(300))
+        try await other.releaseWrite()
+        try await waiter.value
+        try await lock.releaseWrite()
+        await lock.close()
+        await other.close()
+    }
+}
+
+extension URLComponents {
+    fileprivate func with(user: String) -> String {
+        var copy = self
+        copy.user = user
+        return copy.string!
+    }
+}
+
 #endif
