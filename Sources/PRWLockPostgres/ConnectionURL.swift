@@ -9,7 +9,8 @@ import PostgresNIO
 /// Accepted: `postgres://` or `postgresql://`, `user[:password]@`, a host (name, IPv4, `[IPv6]`)
 /// and port (5432 by default), a database path, and the query parameters `sslmode` (`disable`,
 /// `prefer` — the default, as libpq's —, `require`), `host` (a Unix-socket directory, as libpq's
-/// `host=/run/postgresql`), `connect_timeout` (seconds) and `application_name`. Anything else
+/// `host=/run/postgresql`), `connect_timeout` (seconds) and `application_name` (by default
+/// `prwlock PID@HOST`). Anything else
 /// is refused with an error that names it, rather than ignored.
 enum ConnectionURL {
     static func configuration(from text: String) throws -> PostgresConnection.Configuration {
@@ -32,7 +33,7 @@ enum ConnectionURL {
         var sslMode = "prefer"
         var socketDirectory: String?
         var connectTimeout: Int64?
-        var applicationName = "prwlock"
+        var applicationName = defaultApplicationName
         for item in components.queryItems ?? [] {
             let value = item.value ?? ""
             switch item.name {
@@ -86,6 +87,15 @@ enum ConnectionURL {
         }
         configuration.options.additionalStartupParameters = [("application_name", applicationName)]
         return configuration
+    }
+
+    /// "prwlock PID@HOST": lets `pg_stat_activity` and ``PostgresRWLock/status(name:url:logger:)``
+    /// name the client process behind a session (PostgreSQL keeps 63 bytes).
+    static var defaultApplicationName: String {
+        var host = [CChar](repeating: 0, count: 256)
+        gethostname(&host, host.count - 1)
+        let name = "prwlock \(getpid())@\(String(decoding: host.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self))"
+        return String(decoding: name.utf8.prefix(63), as: UTF8.self)
     }
 
     /// The URL without its password, for messages and logs.

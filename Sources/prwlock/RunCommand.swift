@@ -21,6 +21,8 @@ struct RunCommand: ParsableCommand {
     @Flag(name: .long, help: "Take the write (exclusive) lock.") var write = false
     @Option(help: "Give up after this many seconds (fractions allowed).") var timeout: Double?
     @Flag(help: "Give up at once if the lock is held.") var nonblock = false
+    @Option(help: ArgumentHelp("Take the lock on this PostgreSQL server instead (PostgresRWLock), e.g. postgres://app@db/app.", valueName: "url"))
+    var postgres: String?
     @OptionGroup var lock: LockNameArgument
     @Argument(parsing: .postTerminator, help: "The command and its arguments, after --.") var command: [String] = []
 
@@ -29,9 +31,14 @@ struct RunCommand: ParsableCommand {
         guard !(nonblock && timeout != nil) else { throw ValidationError("--nonblock and --timeout exclude each other") }
         if let timeout, !(timeout >= 0 && timeout.isFinite) { throw ValidationError("--timeout must be a number of seconds, 0 or more") }
         guard !command.isEmpty else { throw ValidationError("give the command to run after --") }
+        if postgres != nil { try PostgresCommands.checkAvailable() }
     }
 
     func run() throws {
+        if let postgres {
+            throw ExitCode(try PostgresCommands.run(
+                url: postgres, name: lock.name, write: write, nonblock: nonblock, timeout: timeout, command: command))
+        }
         let opened = try RWLock(name: lock.name)
         let acquired: Bool
         do {

@@ -9,8 +9,17 @@ struct StatusCommand: ParsableCommand {
 
     @OptionGroup var lock: LockNameArgument
     @Flag(help: "Print JSON instead of text.") var json = false
+    @Option(help: ArgumentHelp("Show the PostgresRWLock of this name on this PostgreSQL server instead.", valueName: "url"))
+    var postgres: String?
+
+    func validate() throws {
+        if postgres != nil { try PostgresCommands.checkAvailable() }
+    }
 
     func run() throws {
+        if let postgres {
+            return try PostgresCommands.status(url: postgres, name: lock.name, json: json)
+        }
         // Without attaching: this takes no process slot, so it also works on a full lock.
         let status: RWLock.Status
         do {

@@ -324,6 +324,26 @@ struct PostgresLockTests {
         }
     }
 
+    @Test func theCommandRunsUnderAndShowsThePostgreSQLLock() throws {
+        let name = uniqueLockName()
+        let holder = try CommandLineTests.Run(["run", "--postgres", url, "--write", name, "--", "sleep", "3"])
+        var shown = ""
+        let end = monotonicSeconds() + 20
+        while monotonicSeconds() < end, !shown.contains("holds  write") {
+            shown = try CommandLineTests.Run(["status", "--postgres", url, name]).finish().stdout
+            usleep(50_000)
+        }
+        #expect(shown.contains("held for writing by prwlock "), "\(shown)")
+        let busy = try CommandLineTests.Run(["run", "--postgres", url, "--read", "--nonblock", name, "--", "true"]).finish()
+        #expect(busy.status == 75)
+        #expect(busy.stderr.contains("is busy (held for writing by prwlock "), "\(busy.stderr)")
+        let json = try CommandLineTests.Run(["status", "--postgres", url, "--json", name]).finish().stdout
+        #expect(json.contains("\"mode\":\"write\""), "\(json)")
+        #expect(holder.finish().status == 0)
+        #expect(try CommandLineTests.Run(["run", "--postgres", url, "--read", name, "--", "sh", "-c", "exit 7"]).finish().status == 7)
+        #expect(try CommandLineTests.Run(["status", "--postgres", url, name]).finish().stdout.contains(": free"))
+    }
+
     @Test func theSameCodeRunsOnBothLocks() async throws {
         let counter = SharedTally()
         let shared = try RWLock()

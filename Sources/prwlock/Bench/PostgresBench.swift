@@ -1,7 +1,6 @@
 import Dispatch
 import Glibc
 import PRWLock
-import Synchronization
 #if PostgreSQL
 import PRWLockPostgres
 #endif
@@ -21,7 +20,7 @@ enum PostgresBench {
     static func run(url: String, quick: Bool) throws -> [BenchResult] {
         #if PostgreSQL
         let iterations = quick ? 500 : 5000
-        return try blocking {
+        return try waitForAsync {
             let postgres = try await PostgresRWLock(name: "prwlock-bench-\(getpid())", url: url)
             let shared = try RWLock()
             var results: [BenchResult] = []
@@ -61,27 +60,8 @@ enum PostgresBench {
         samples.sort()
         return (samples[samples.count / 2], samples[samples.count * 99 / 100])
     }
-
-    /// Runs async work from the synchronous command and waits for it.
-    private static func blocking<T: Sendable>(_ work: @escaping @Sendable () async throws -> T) throws -> T {
-        let outcome = Mutex<Result<T, any Error>?>(nil)
-        let done = DispatchSemaphore(value: 0)
-        Task.detached {
-            do {
-                let value = try await work()
-                outcome.withLock { $0 = .success(value) }
-            } catch {
-                outcome.withLock { $0 = .failure(error) }
-            }
-            done.signal()
-        }
-        done.wait()
-        return try outcome.withLock { $0! }.get()
-    }
 }
 
 struct BenchUnavailable: Error, CustomStringConvertible {
-    var description: String {
-        "this prwlock was built without PostgreSQL support: build it with --traits PostgreSQL (swift build -c release --traits PostgreSQL)"
-    }
+    var description: String { PostgresCommands.unavailable }
 }
