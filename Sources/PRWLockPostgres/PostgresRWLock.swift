@@ -111,7 +111,7 @@ public final class PostgresRWLock: ReaderWriterLock {
     /// - Throws: ``PRWLock/RWLockError/timedOut``, `CancellationError`,
     ///   ``PRWLock/RWLockError/connectionFailed(_:)``; nothing is held after any of them.
     @discardableResult
-    public func acquireRead(timeout: Duration? = nil) async throws -> LockAcquisition {
+    public nonisolated(nonsending) func acquireRead(timeout: Duration? = nil) async throws -> LockAcquisition {
         _ = try await session.acquire(.shared, deadline: timeout.map { .now + $0 }, isTry: false)
         return LockAcquisition(previousWriterDied: false)
     }
@@ -120,7 +120,7 @@ public final class PostgresRWLock: ReaderWriterLock {
     ///
     /// - Throws: as ``acquireRead(timeout:)``.
     @discardableResult
-    public func acquireWrite(timeout: Duration? = nil) async throws -> LockAcquisition {
+    public nonisolated(nonsending) func acquireWrite(timeout: Duration? = nil) async throws -> LockAcquisition {
         _ = try await session.acquire(.exclusive, deadline: timeout.map { .now + $0 }, isTry: false)
         return LockAcquisition(previousWriterDied: false)
     }
@@ -128,13 +128,13 @@ public final class PostgresRWLock: ReaderWriterLock {
     /// Acquires a read lock without waiting: by joining this process's read hold while it may be
     /// joined (nobody queued before, granted under 10 ms ago), else if the server grants one at
     /// once (no writer holds it or waits for it).
-    public func tryAcquireRead() async throws -> Bool {
+    public nonisolated(nonsending) func tryAcquireRead() async throws -> Bool {
         try await session.acquire(.shared, deadline: nil, isTry: true)
     }
 
     /// Acquires the write lock if nobody holds it or is queued for it here and the server grants
     /// it at once.
-    public func tryAcquireWrite() async throws -> Bool {
+    public nonisolated(nonsending) func tryAcquireWrite() async throws -> Bool {
         try await session.acquire(.exclusive, deadline: nil, isTry: true)
     }
 
@@ -142,14 +142,14 @@ public final class PostgresRWLock: ReaderWriterLock {
     ///
     /// - Throws: ``PRWLock/RWLockError/notHeld`` when it holds no read lock;
     ///   ``PRWLock/RWLockError/lockLost(_:)`` when the hold was lost with the connection.
-    public func releaseRead() async throws {
+    public nonisolated(nonsending) func releaseRead() async throws {
         try await session.release(.shared)
     }
 
     /// Releases this instance's write hold.
     ///
     /// - Throws: as ``releaseRead()``.
-    public func releaseWrite() async throws {
+    public nonisolated(nonsending) func releaseWrite() async throws {
         try await session.release(.exclusive)
     }
 }
