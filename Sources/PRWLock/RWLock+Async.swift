@@ -4,10 +4,10 @@
 /// thread per `RWLock` does the blocking waits for all of them, in arrival order. Cancelling the
 /// task ends its wait promptly with `CancellationError` and leaves no hold behind.
 ///
-/// The bodies of the scoped forms are synchronous on purpose: a lock held across an `await`
-/// would be held while the task is suspended for an unbounded time, and could be released on
-/// another thread while other work of the process runs in between. Do the async work before or
-/// after, and keep the critical section short.
+/// The bodies of these scoped forms are synchronous, the cheapest and most common case: a lock
+/// held across an `await` stays held while the task is suspended. A body that must await uses
+/// the ``ReaderWriterLock`` protocol's scoped forms, which `RWLock` has too (holds belong to the
+/// instance, so the release may run on another thread); keep such bodies short.
 extension RWLock {
     private func waitAsync(_ mode: AsyncWaiters.Mode, timeout: Duration?) async throws -> LockAcquisition {
         try Task.checkCancellation()

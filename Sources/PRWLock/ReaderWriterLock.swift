@@ -46,8 +46,9 @@ extension ReaderWriterLock {
     ///
     /// `body` may await; the lock stays held while it is suspended, so keep it short.
     /// - Throws: ``RWLockError/timedOut`` (without running `body`), `CancellationError`, what
-    ///   `body` throws, or the release's error (``RWLockError/lockLost(_:)`` when the lock was
-    ///   lost while `body` ran).
+    ///   `body` throws, or, when `body` returned, the release's error
+    ///   (``RWLockError/lockLost(_:)`` when the lock was lost while `body` ran). When both
+    ///   `body` and the release fail, `body`'s error is thrown and the release's is dropped.
     public nonisolated(nonsending) func withReadLock<R>(
         timeout: Duration? = nil, _ body: () async throws -> R
     ) async throws -> R {

@@ -51,12 +51,18 @@ actor AdvisoryLockSession {
     private var nextWaiterID = 0
     private var nextConnectionID = 0
     private var isClosed = false
-    /// When the session last took the lock shared on the server: local readers join that hold
-    /// only while it is younger than `readerJoinWindow`, so that a writer waiting on the server
-    /// (in another process) gets in after at most that long plus the longest local read.
+    /// When the session took the lock shared on the server, or last found nobody waiting for it
+    /// there. Local readers never see a writer that waits on the server, so once this is older
+    /// than `readerJoinWindow` the next reader asks the server (one non-blocking query) whether
+    /// anyone waits; if someone does, readers stop joining and the hold drains.
     private var sharedSince = ContinuousClock.now
+    /// A reader is asking the server whether anyone waits; others queue meanwhile.
+    private var waitCheckInFlight = false
+    /// Someone waits on the server: no more local joins until this hold has drained.
+    private var drainRequested = false
 
-    /// How long local readers may keep joining one server-side read hold.
+    /// How often, at most, a read hold that local readers keep joining is checked for waiters
+    /// on the server.
     static let readerJoinWindow = Duration.milliseconds(10)
 
     init(key: PostgresLockKey, configuration: PostgresConnection.Configuration, logger: Logger) {
@@ -72,6 +78,15 @@ actor AdvisoryLockSession {
     func acquire(_ mode: Mode, deadline: ContinuousClock.Instant?, isTry: Bool) async throws -> Bool {
         try checkOpen()
         try Task.checkCancellation()
+        if mode == .shared, case .shared = held, !serverBusy, lostReason == nil, !drainRequested,
+            queue.isEmpty, !waitCheckInFlight, ContinuousClock.now - sharedSince >= Self.readerJoinWindow
+        {
+            waitCheckInFlight = true
+            let someoneWaits = await someoneWaitsOnTheServer()
+            waitCheckInFlight = false
+            if someoneWaits { drainRequested = true } else { sharedSince = .now }
+            grantTurns()  // readers that queued during the check
+        }
         let turn: Turn
         if mode == .shared, case let .shared(count) = held, canJoinReaders, queue.isEmpty {
             held = .shared(count: count + 1)
@@ -92,6 +107,7 @@ actor AdvisoryLockSession {
             if acquired {
                 held = mode == .shared ? .shared(count: 1) : .exclusive
                 sharedSince = .now
+                drainRequested = false
             }
             serverBusy = false
             grantTurns()
@@ -104,7 +120,37 @@ actor AdvisoryLockSession {
     }
 
     private var canJoinReaders: Bool {
-        !serverBusy && lostReason == nil && ContinuousClock.now - sharedSince < Self.readerJoinWindow
+        !serverBusy && lostReason == nil && !drainRequested && !waitCheckInFlight
+            && ContinuousClock.now - sharedSince < Self.readerJoinWindow
+    }
+
+    /// Whether any session waits for this key (a request not granted). Non-blocking: sent while
+    /// a read hold is had, it may queue ahead of a release on the connection, never behind a
+    /// blocked acquisition. An error counts as "yes": the hold then drains, which is always safe.
+    private func someoneWaitsOnTheServer() async -> Bool {
+        guard let current = connection else { return true }
+        let query: PostgresQuery = "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE \(unescaped: key.pgLocksCondition) AND NOT granted)"
+        return (try? await run(query, on: current.connection, returning: Bool.self)) ?? true
+    }
+
+    /// Checks with the server that the session still holds the lock (see
+    /// `PostgresRWLock.verifyHeld()`).
+    func verifyHeld() async throws {
+        guard held != .none else { throw RWLockError.notHeld }
+        if let reason = lostReason { throw RWLockError.lockLost(reason) }
+        guard let current = connection else {
+            throw RWLockError.lockLost("the connection to PostgreSQL closed while the lock was held, and the server released it")
+        }
+        let query: PostgresQuery = "SELECT count(*)::int FROM pg_locks WHERE pid = pg_backend_pid() AND \(unescaped: key.pgLocksCondition) AND granted"
+        let count: Int32
+        do {
+            count = try await run(query, on: current.connection, returning: Int32.self)
+        } catch {
+            throw RWLockError.lockLost("PostgreSQL could not be asked (\(ServerFailure.describe(error))); treat the lock as lost")
+        }
+        if count == 0 {
+            throw RWLockError.lockLost("PostgreSQL no longer has this session's lock")
+        }
     }
 
     /// Waits in the FIFO queue until `grantTurns` lets this task go on, the deadline passes, or
@@ -192,7 +238,7 @@ actor AdvisoryLockSession {
             lostReason = "the lock was closed with close() while held, and the server released it"
         }
         for waiter in queue {
-            waiter.continuation.resume(throwing: RWLockError.connectionFailed("the lock was closed"))
+            waiter.continuation.resume(throwing: Self.closedError)
         }
         queue.removeAll()
         if let current = connection {
@@ -202,33 +248,49 @@ actor AdvisoryLockSession {
     }
 
     private func checkOpen() throws {
-        if isClosed {
-            throw RWLockError.invalidArgument("this PostgresRWLock was closed; make a new one")
-        }
+        if isClosed { throw Self.closedError }
     }
+
+    private static let closedError = RWLockError.connectionFailed("this PostgresRWLock was closed with close(); make a new one")
 
     // MARK: Server side
 
     /// The connection, made (again) if there is none. Called only with serverBusy owned and
     /// nothing held.
-    func connected() async throws -> (PostgresConnection, backendPID: Int32) {
+    func connected(deadline: ContinuousClock.Instant? = nil) async throws -> (PostgresConnection, backendPID: Int32) {
         if let current = connection { return (current.connection, current.backendPID) }
         let id = nextConnectionID
         nextConnectionID += 1
+        var configuration = self.configuration
+        if let deadline {
+            // Connecting counts against the caller's timeout.
+            let remaining = deadline - .now
+            guard remaining > .zero else { throw RWLockError.timedOut }
+            let nanoseconds = Int64(min(remaining / .nanoseconds(1), Double(Int64.max / 2)))
+            if nanoseconds < configuration.options.connectTimeout.nanoseconds {
+                configuration.options.connectTimeout = .nanoseconds(nanoseconds)
+            }
+        }
         let made: PostgresConnection
         do {
             made = try await PostgresConnection.connect(configuration: configuration, id: id, logger: logger)
         } catch {
+            if let deadline, deadline <= .now { throw RWLockError.timedOut }
             throw RWLockError.connectionFailed(ServerFailure.describe(error))
         }
         do {
             // A role's or database's statement_timeout would end an untimed wait, and
-            // idle_session_timeout would end a holding session: both off for this session
-            // (idle_session_timeout exists from PostgreSQL 14; the pg_settings join skips it
-            // on older servers).
+            // idle_session_timeout would end a holding session: both off for this session.
+            // client_connection_check_interval makes the backend notice a client that went
+            // away while it waits for the lock (a closed connection, a killed process), and
+            // leave the queue then, not only when it would have been granted. The last two
+            // exist from PostgreSQL 14; the join with pg_settings skips them before.
             let query: PostgresQuery = """
-                SELECT pg_backend_pid(), (SELECT count(set_config(name, '0', false))::int FROM pg_settings
-                    WHERE name IN ('statement_timeout', 'idle_session_timeout', 'idle_in_transaction_session_timeout'))
+                SELECT pg_backend_pid(), (SELECT count(set_config(s.name, v.value, false))::int
+                    FROM (VALUES ('statement_timeout', '0'), ('idle_in_transaction_session_timeout', '0'),
+                                 ('idle_session_timeout', '0'), ('client_connection_check_interval', '500'))
+                         AS v(name, value)
+                    JOIN pg_settings s ON s.name = v.name)
                 """
             var backendPID: Int32 = 0
             for try await (pid, _) in try await made.query(query, logger: logger).decode((Int32, Int32).self) {
@@ -236,7 +298,7 @@ actor AdvisoryLockSession {
             }
             guard !isClosed else {
                 try? await made.close()
-                throw RWLockError.invalidArgument("this PostgresRWLock was closed; make a new one")
+                throw Self.closedError
             }
             connection = Connection(connection: made, backendPID: backendPID)
             watchForLoss(of: made)
@@ -271,9 +333,10 @@ actor AdvisoryLockSession {
     private func acquireOnServer(_ mode: Mode, deadline: ContinuousClock.Instant?, isTry: Bool) async throws -> Bool {
         var attempts = 0
         while true {
+            try checkOpen()
             try Task.checkCancellation()
             attempts += 1
-            let (connection, backendPID) = try await connected()
+            let (connection, backendPID) = try await connected(deadline: deadline)
             do {
                 guard let acquired = try await requestOnServer(mode, deadline: deadline, isTry: isTry, connection: connection, backendPID: backendPID) else {
                     continue  // lock_timeout's cap passed before the deadline: wait again
@@ -314,7 +377,7 @@ actor AdvisoryLockSession {
         // lock_timeout is set in the same statement, before the lock is asked for: the
         // MATERIALIZED CTE is read before the outer row is computed. 0 turns it off; the server
         // takes at most Int32.max ms (24.8 days), so a longer wait is made of several.
-        let milliseconds = remaining.map { Int(min(($0 / .milliseconds(1)).rounded(.up), Double(Int32.max)).clamped(to: 1)) } ?? 0
+        let milliseconds = remaining.map { Int(max(1, min(($0 / .milliseconds(1)).rounded(.up), Double(Int32.max)))) } ?? 0
         let query: PostgresQuery = """
             WITH timeout AS MATERIALIZED (SELECT set_config('lock_timeout', \("\(milliseconds)"), false))
             SELECT pg_advisory_lock\(unescaped: suffix)(\(key.value)) IS NULL FROM timeout
@@ -354,11 +417,7 @@ actor AdvisoryLockSession {
     /// After a lock timeout: releases the lock if the server granted it anyway; if that cannot be
     /// checked, drops the session (which releases it too).
     private func releaseIfGrantedAfterTimeout(_ mode: Mode, on connection: PostgresConnection) async {
-        let query: PostgresQuery = """
-            SELECT count(*)::int FROM pg_locks WHERE pid = pg_backend_pid() AND locktype = 'advisory'
-                AND classid = \(Int64(key.classID))::oid AND objid = \(Int64(key.objectID))::oid
-                AND objsubid = 1 AND granted
-            """
+        let query: PostgresQuery = "SELECT count(*)::int FROM pg_locks WHERE pid = pg_backend_pid() AND \(unescaped: key.pgLocksCondition) AND granted"
         do {
             if try await run(query, on: connection, returning: Int32.self) > 0 {
                 try await releaseOnServer(mode)
@@ -420,10 +479,6 @@ actor AdvisoryLockSession {
 /// A connection that failed under a statement (closed, reset): nothing is held.
 struct ConnectionLost: Error {
     let message: String
-}
-
-extension Double {
-    fileprivate func clamped(to lowest: Double) -> Double { Swift.max(self, lowest) }
 }
 
 /// Ends a server-side lock wait when its task is cancelled: `pg_cancel_backend` from a second,

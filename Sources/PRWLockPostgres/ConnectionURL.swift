@@ -7,8 +7,10 @@ import PostgresNIO
 /// Reads a `postgres://` URL into a postgres-nio configuration.
 ///
 /// Accepted: `postgres://` or `postgresql://`, `user[:password]@`, a host (name, IPv4, `[IPv6]`)
-/// and port (5432 by default), a database path, and the query parameters `sslmode` (`disable`,
-/// `prefer` — the default, as libpq's —, `require`), `host` (a Unix-socket directory, as libpq's
+/// and port (5432 by default), a database path, and the query parameters `sslmode` (as libpq's:
+/// `disable`; `prefer`, the default, and `require` encrypt without checking the server's
+/// certificate; `verify-ca` checks it against the system's trust roots or `sslrootcert`;
+/// `verify-full` also checks the host name), `sslrootcert` (a PEM file), `host` (a Unix-socket directory, as libpq's
 /// `host=/run/postgresql`), `connect_timeout` (seconds) and `application_name` (by default
 /// `prwlock PID@HOST`). Anything else
 /// is refused with an error that names it, rather than ignored.
@@ -20,17 +22,18 @@ enum ConnectionURL {
         guard let scheme = components.scheme?.lowercased(), scheme == "postgres" || scheme == "postgresql" else {
             throw invalid(text, "the scheme must be postgres:// or postgresql://")
         }
-        guard let user = components.user.flatMap({ $0.removingPercentEncoding ?? $0 }), !user.isEmpty else {
+        // URLComponents' user, password and path are already percent-decoded.
+        guard let user = components.user, !user.isEmpty else {
             throw invalid(text, "it names no user (postgres://USER@HOST/DATABASE)")
         }
-        let password = components.password.map { $0.removingPercentEncoding ?? $0 }
-        var database = String(components.path.drop(while: { $0 == "/" }))
-        database = database.removingPercentEncoding ?? database
+        let password = components.password
+        let database = String(components.path.drop(while: { $0 == "/" }))
         guard !database.contains("/") else {
             throw invalid(text, "the database name may not contain '/'")
         }
 
         var sslMode = "prefer"
+        var rootCertificate: String?
         var socketDirectory: String?
         var connectTimeout: Int64?
         var applicationName = defaultApplicationName
@@ -38,6 +41,7 @@ enum ConnectionURL {
             let value = item.value ?? ""
             switch item.name {
             case "sslmode": sslMode = value
+            case "sslrootcert": rootCertificate = value
             case "host": socketDirectory = value
             case "connect_timeout":
                 guard let seconds = Int64(value), seconds > 0 else {
@@ -46,7 +50,7 @@ enum ConnectionURL {
                 connectTimeout = seconds
             case "application_name": applicationName = value
             default:
-                throw invalid(text, "unknown parameter \(String(reflecting: item.name)) (known: sslmode, host, connect_timeout, application_name)")
+                throw invalid(text, "unknown parameter \(String(reflecting: item.name)) (known: sslmode, sslrootcert, host, connect_timeout, application_name)")
             }
         }
 
@@ -67,16 +71,23 @@ enum ConnectionURL {
             let tls: PostgresConnection.Configuration.TLS
             switch sslMode {
             case "disable": tls = .disable
-            case "prefer", "require":
+            case "prefer", "require", "verify-ca", "verify-full":
+                var settings = TLSConfiguration.makeClientConfiguration()
+                switch sslMode {
+                case "prefer", "require": settings.certificateVerification = .none
+                case "verify-ca": settings.certificateVerification = .noHostnameVerification
+                default: settings.certificateVerification = .fullVerification
+                }
+                if let rootCertificate { settings.trustRoots = .file(rootCertificate) }
                 let context: NIOSSLContext
                 do {
-                    context = try NIOSSLContext(configuration: .makeClientConfiguration())
+                    context = try NIOSSLContext(configuration: settings)
                 } catch {
-                    throw RWLockError.connectionFailed("cannot set up TLS: \(error)")
+                    throw RWLockError.connectionFailed("cannot set up TLS (sslrootcert \(rootCertificate ?? "none")): \(error)")
                 }
                 tls = sslMode == "prefer" ? .prefer(context) : .require(context)
             default:
-                throw invalid(text, "sslmode must be disable, prefer or require, not \(String(reflecting: sslMode))")
+                throw invalid(text, "sslmode must be disable, prefer, require, verify-ca or verify-full, not \(String(reflecting: sslMode))")
             }
             configuration = .init(
                 host: bareHost, port: components.port ?? 5432, username: user, password: password,

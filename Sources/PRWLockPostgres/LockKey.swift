@@ -4,8 +4,8 @@
 /// A name maps to its key by 64-bit FNV-1a over the name's UTF-8 bytes, the result read as a
 /// two's-complement `Int64`. The hash is fixed: every version of this package, and any program
 /// in another language that repeats it, finds the same key for the same name. Test vectors:
-/// `""` → `-3750763034362895579` (`0xcbf29ce484222325`), `"a"` → `-5808590958014384948`
-/// (`0xaf63dc4c8601ec8c`), `"inventory"` → ``init(name:)`` gives the key that `prwlock` prints.
+/// `""` → `-3750763034362895579` (`0xcbf29ce484222325`), `"a"` → `-5808556873153909620`
+/// (`0xaf63dc4c8601ec8c`), `"inventory"` → `2155082675171389919` (`0x1de86446633071df`).
 ///
 /// PostgreSQL shows a bigint advisory key in `pg_locks` split in two: `classid` holds its upper
 /// 32 bits, `objid` its lower 32 bits, and `objsubid` is 1.
@@ -35,5 +35,12 @@ public struct PostgresLockKey: Hashable, Sendable, CustomStringConvertible {
     public var objectID: UInt32 { UInt32(truncatingIfNeeded: UInt64(bitPattern: value)) }
 
     public var description: String { String(value) }
+
+    /// The `pg_locks` rows of this key in the current database, as SQL (numbers only: no input
+    /// of anyone's reaches it).
+    var pgLocksCondition: String {
+        "locktype = 'advisory' AND objsubid = 1 AND classid = \(classID) AND objid = \(objectID)"
+            + " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+    }
 }
 #endif

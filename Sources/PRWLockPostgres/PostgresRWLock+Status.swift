@@ -32,7 +32,7 @@ extension PostgresRWLock {
         public var waitingReaders: Int { sessions.filter { !$0.isGranted && !$0.isWrite }.count }
         public var waitingWriters: Int { sessions.filter { !$0.isGranted && $0.isWrite }.count }
 
-        /// One line: "held for writing by prwlock 4242@web-3; 2 waiting (1 writer)".
+        /// One line: "held for writing by prwlock 4242@web-3 (10.0.0.7); 1 writer(s) and 1 reader(s) waiting".
         public var summary: String {
             var parts: [String] = []
             if let writer { parts.append("held for writing by \(writer.application) (\(writer.client))") }
@@ -57,13 +57,14 @@ extension PostgresRWLock {
     /// Reads the status of the lock called `name` on the server at `url`, over a short-lived
     /// connection of its own: it takes no lock and waits for none.
     public static func status(name: String, url: String, logger: Logger? = nil) async throws -> Status {
-        try await status(key: PostgresLockKey(name: name), url: url, logger: logger)
+        guard !name.isEmpty else { throw RWLockError.invalidArgument("a PostgresRWLock name may not be empty") }
+        return try await status(key: PostgresLockKey(name: name), url: url, logger: logger)
     }
 
     /// Reads the status of the advisory lock `key` on the server at `url`.
     public static func status(key: PostgresLockKey, url: String, logger: Logger? = nil) async throws -> Status {
         let configuration = try ConnectionURL.configuration(from: url)
-        let logger = logger ?? Logger(label: "prwlock.postgres", factory: { _ in SwiftLogNoOpLogHandler() })
+        let logger = logger ?? .silent
         let connection: PostgresConnection
         do {
             connection = try await PostgresConnection.connect(configuration: configuration, id: -2, logger: logger)
@@ -71,14 +72,13 @@ extension PostgresRWLock {
             throw RWLockError.connectionFailed(ServerFailure.describe(error))
         }
         do {
-            // Advisory locks belong to one database: the one the URL names.
+            // Advisory locks belong to one database: the one the URL names. (The condition's
+            // columns are pg_locks' alone, so they need no table name here.)
             let query: PostgresQuery = """
                 SELECT l.pid, l.mode = 'ExclusiveLock', l.granted, coalesce(a.application_name, ''),
                        coalesce(host(a.client_addr), 'local')
                 FROM pg_locks l LEFT JOIN pg_stat_activity a ON a.pid = l.pid
-                WHERE l.locktype = 'advisory' AND l.objsubid = 1
-                  AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-                  AND l.classid = \(Int64(key.classID))::oid AND l.objid = \(Int64(key.objectID))::oid
+                WHERE \(unescaped: key.pgLocksCondition)
                 ORDER BY l.granted DESC, l.pid
                 """
             var sessions: [Status.Session] = []

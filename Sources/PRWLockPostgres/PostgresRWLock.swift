@@ -3,7 +3,7 @@ import Logging
 import PRWLock
 import PostgresNIO
 
-/// A reader-writer lock served by PostgreSQL: the same API as ``PRWLock/RWLock``'s async forms,
+/// A reader-writer lock served by PostgreSQL: the same API as `RWLock`'s async forms,
 /// for processes on any number of machines that reach one database.
 ///
 /// ```swift
@@ -20,13 +20,16 @@ import PostgresNIO
 /// - **Exclusion** between every session on the server, and between the tasks of this process
 ///   (they queue here, in arrival order, before the session asks the server).
 /// - **Fairness**: PostgreSQL queues lock requests; a waiting writer holds back readers that ask
-///   after it. Readers of this process join its read hold without asking the server, but only
-///   for 10 ms after the server granted it; later ones wait for it to drain and ask again, so a
-///   writer waiting in another process gets in after that plus the longest local read.
+///   after it. Readers of this process join its read hold without asking the server; once the
+///   hold is 10 ms old, the next reader first asks whether anyone waits for the lock there, and
+///   if someone does, local readers queue until the hold has drained, so a writer waiting in
+///   another process gets in after about 10 ms plus the longest local read. (A read body that
+///   waits for another local reader to get in can then wait for ever, as with any lock that is
+///   fair to writers.)
 /// - **A holder's death**: the server ends a session whose client process died (its socket
 ///   closes) and drops its locks; the next waiter has the lock within milliseconds. Unlike
-///   ``PRWLock/RWLock``, nobody is told that a writer died mid-write
-///   (``PRWLock/LockAcquisition/previousWriterDied`` is always false): keep writes to the data
+///   `RWLock`, nobody is told that a writer died mid-write
+///   (`LockAcquisition.previousWriterDied` is always false): keep writes to the data
 ///   transactional, or check it.
 /// - **Timeouts** end the wait on the server (`lock_timeout`), not only in this process; a
 ///   cancelled task's wait is cancelled on the server too (`pg_cancel_backend`). Neither leaves
@@ -35,11 +38,12 @@ import PostgresNIO
 ///   untimed wait nor drop an idle hold.
 /// - **A lost connection** (server restart, network failure) loses the lock: the server drops it
 ///   when the session ends. The release of a hold that was lost throws
-///   ``PRWLock/RWLockError/lockLost(_:)``; the next acquisition connects again.
+///   `RWLockError.lockLost`, ``verifyHeld()`` asks at any time; the next
+///   acquisition connects again.
 ///
 /// Costs one round trip to the server per acquisition or release that reaches it (readers who
 /// join a read hold this process already has do not): about a hundred microseconds on loopback,
-/// against nanoseconds for ``PRWLock/RWLock``. Call ``close()`` when done; an instance that is
+/// against nanoseconds for `RWLock`. Call ``close()`` when done; an instance that is
 /// simply dropped closes its connection too.
 public final class PostgresRWLock: ReaderWriterLock {
     /// The advisory-lock key this lock uses on the server.
@@ -58,15 +62,10 @@ public final class PostgresRWLock: ReaderWriterLock {
     ///     lock. It maps to the key ``PostgresLockKey/init(name:)`` computes.
     ///   - url: `postgres://user[:password]@host[:port]/database[?sslmode=disable|prefer|require]`.
     ///   - logger: Where the lock reports a lost connection (a warning).
-    /// - Throws: ``PRWLock/RWLockError/invalidArgument(_:)`` for a bad URL or an empty name;
-    ///   ``PRWLock/RWLockError/connectionFailed(_:)`` when the server cannot be reached.
+    /// - Throws: `RWLockError.invalidArgument` for a bad URL or an empty name;
+    ///   `RWLockError.connectionFailed` when the server cannot be reached.
     public convenience init(name: String, url: String, logger: Logger? = nil) async throws {
-        guard !name.isEmpty else {
-            throw RWLockError.invalidArgument("a PostgresRWLock name may not be empty")
-        }
-        try await self.init(
-            key: PostgresLockKey(name: name), name: name,
-            configuration: ConnectionURL.configuration(from: url), logger: logger)
+        try await self.init(key: nil, name: name, configuration: ConnectionURL.configuration(from: url), logger: logger)
     }
 
     /// Opens the advisory lock with the given `key` on the server at `url`: for a lock shared
@@ -78,18 +77,20 @@ public final class PostgresRWLock: ReaderWriterLock {
     /// Opens the lock called `name` with a postgres-nio configuration (for TLS settings, a Unix
     /// socket, or options a URL cannot carry).
     public convenience init(name: String, configuration: PostgresConnection.Configuration, logger: Logger? = nil) async throws {
-        guard !name.isEmpty else {
-            throw RWLockError.invalidArgument("a PostgresRWLock name may not be empty")
-        }
-        try await self.init(key: PostgresLockKey(name: name), name: name, configuration: configuration, logger: logger)
+        try await self.init(key: nil, name: name, configuration: configuration, logger: logger)
     }
 
-    private init(key: PostgresLockKey, name: String?, configuration: PostgresConnection.Configuration, logger: Logger?) async throws {
+    /// The key given, or else the name's.
+    private init(key: PostgresLockKey?, name: String?, configuration: PostgresConnection.Configuration, logger: Logger?) async throws {
+        if let name, name.isEmpty {
+            throw RWLockError.invalidArgument("a PostgresRWLock name may not be empty")
+        }
+        let key = key ?? PostgresLockKey(name: name ?? "")
         self.key = key
         self.name = name
         self.session = AdvisoryLockSession(
             key: key, configuration: configuration,
-            logger: logger ?? Logger(label: "prwlock.postgres", factory: { _ in SwiftLogNoOpLogHandler() }))
+            logger: logger ?? .silent)
         _ = try await session.connected()
     }
 
@@ -99,17 +100,30 @@ public final class PostgresRWLock: ReaderWriterLock {
     }
 
     /// Closes the connection. The server drops whatever this instance held; waiting tasks get
-    /// ``PRWLock/RWLockError/connectionFailed(_:)``, and later calls fail.
+    /// `RWLockError.connectionFailed`, and so do later acquisitions; the release
+    /// of a hold had before throws `RWLockError.lockLost`.
     public func close() async {
         await session.close()
+    }
+
+    /// Checks with the server that this instance still holds the lock, or throws
+    /// `RWLockError.lockLost`: call it before committing work that must not happen
+    /// without the lock (a lost connection is otherwise only reported at the release).
+    ///
+    /// One round trip. The lock can still be lost right after it returns; when the protected
+    /// data lives in the same database, write it in a transaction on a connection that also
+    /// checks, or keep writes idempotent.
+    /// - Throws: `RWLockError.notHeld` when this instance holds nothing.
+    public nonisolated(nonsending) func verifyHeld() async throws {
+        try await session.verifyHeld()
     }
 
     // MARK: ReaderWriterLock
 
     /// Acquires a read lock, waiting at most `timeout` (`nil`: as long as it takes).
     ///
-    /// - Throws: ``PRWLock/RWLockError/timedOut``, `CancellationError`,
-    ///   ``PRWLock/RWLockError/connectionFailed(_:)``; nothing is held after any of them.
+    /// - Throws: `RWLockError.timedOut`, `CancellationError`,
+    ///   `RWLockError.connectionFailed`; nothing is held after any of them.
     @discardableResult
     public nonisolated(nonsending) func acquireRead(timeout: Duration? = nil) async throws -> LockAcquisition {
         _ = try await session.acquire(.shared, deadline: timeout.map { .now + $0 }, isTry: false)
@@ -126,8 +140,8 @@ public final class PostgresRWLock: ReaderWriterLock {
     }
 
     /// Acquires a read lock without waiting: by joining this process's read hold while it may be
-    /// joined (nobody queued before, granted under 10 ms ago), else if the server grants one at
-    /// once (no writer holds it or waits for it).
+    /// joined (nobody queued here, nobody waiting on the server), else if the server grants one
+    /// at once (no writer holds it or waits for it).
     public nonisolated(nonsending) func tryAcquireRead() async throws -> Bool {
         try await session.acquire(.shared, deadline: nil, isTry: true)
     }
@@ -140,8 +154,8 @@ public final class PostgresRWLock: ReaderWriterLock {
 
     /// Releases one read hold of this instance.
     ///
-    /// - Throws: ``PRWLock/RWLockError/notHeld`` when it holds no read lock;
-    ///   ``PRWLock/RWLockError/lockLost(_:)`` when the hold was lost with the connection.
+    /// - Throws: `RWLockError.notHeld` when it holds no read lock;
+    ///   `RWLockError.lockLost` when the hold was lost with the connection.
     public nonisolated(nonsending) func releaseRead() async throws {
         try await session.release(.shared)
     }

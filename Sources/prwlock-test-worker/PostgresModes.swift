@@ -9,8 +9,10 @@ import Synchronization
 ///
 ///   pg-hold URL NAME read|write SECONDS     acquire, print "acquired", hold, release, print "released"
 ///   pg-timed URL NAME read|write MS         print "acquired ELAPSED_MS" or "timedout ELAPSED_MS"
-///   pg-counter URL NAME FILE COUNT          COUNT times under the write lock: read the number in
-///                                           FILE, sleep 1 ms, write it back plus one; print "done"
+///   pg-counter URL NAME FILE COUNT          print "ready" once connected, wait for FILE.go to exist
+///                                           (so that all workers count at once), then COUNT times
+///                                           under the write lock: read the number in FILE, sleep
+///                                           1 ms, write it back plus one; print "done"
 func runPostgresMode(_ mode: String, _ arguments: [String]) -> Never {
     guard arguments.count >= 6 else { fail("usage: see PostgresModes.swift") }
     let url = arguments[2], name = arguments[3]
@@ -42,6 +44,8 @@ func runPostgresMode(_ mode: String, _ arguments: [String]) -> Never {
                 }
             case "pg-counter":
                 let path = arguments[4]
+                say("ready")
+                while access(path + ".go", F_OK) != 0 { try await Task.sleep(for: .milliseconds(2)) }
                 for _ in 0..<(Int(arguments[5]) ?? 1) {
                     try await lock.withWriteLock {
                         let value = readCounter(path)

@@ -26,7 +26,7 @@ struct BenchCommand: ParsableCommand {
     var locks: String?
 
     @Option(help: ArgumentHelp(
-        "Also measure PostgresRWLock on this server (e.g. postgres://prwlock@127.0.0.1:55432/postgres?sslmode=disable).",
+        "Also measure PostgresRWLock (uncontended-read and -write, as selected) on this server (e.g. postgres://prwlock@127.0.0.1:55432/postgres?sslmode=disable).",
         valueName: "url"))
     var postgres: String?
 
@@ -36,9 +36,7 @@ struct BenchCommand: ParsableCommand {
     func validate() throws {
         _ = try selectedScenarios()
         _ = try selectedLocks()
-        if postgres != nil, !PostgresBench.isAvailable {
-            throw ValidationError(BenchUnavailable().description)
-        }
+        if postgres != nil { try PostgresCommands.checkAvailable() }
     }
 
     func selectedScenarios() throws -> [Scenario] {
@@ -69,7 +67,7 @@ struct BenchCommand: ParsableCommand {
         }
         if let postgres {
             if !json { runner.note("PostgresRWLock at \(postgres): uncontended acquire+release pairs") }
-            results += try PostgresBench.run(url: postgres, quick: quick)
+            results += try PostgresBench.run(url: postgres, quick: quick, scenarios: try selectedScenarios(), locks: try selectedLocks())
         }
         if json {
             let report = BenchReport(machine: .current(quick: quick), results: results)

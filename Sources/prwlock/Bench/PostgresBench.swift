@@ -1,3 +1,4 @@
+import ArgumentParser
 import Dispatch
 import Glibc
 import PRWLock
@@ -9,24 +10,20 @@ import PRWLockPostgres
 /// PostgresRWLock (a round trip to the server each), beside RWLock driven through the same
 /// async, protocol-generic code. Each pair is timed on its own; median and p99.
 enum PostgresBench {
-    static var isAvailable: Bool {
-        #if PostgreSQL
-        return true
-        #else
-        return false
-        #endif
-    }
-
-    static func run(url: String, quick: Bool) throws -> [BenchResult] {
+    /// Runs the uncontended scenarios among `scenarios`; RWLock's async figures only if
+    /// `prwlock` is among `locks`.
+    static func run(url: String, quick: Bool, scenarios: [Scenario], locks: [LockKind]) throws -> [BenchResult] {
         #if PostgreSQL
         let iterations = quick ? 500 : 5000
         return try waitForAsync {
             let postgres = try await PostgresRWLock(name: "prwlock-bench-\(getpid())", url: url)
             let shared = try RWLock()
             var results: [BenchResult] = []
-            for write in [false, true] {
-                let scenario = write ? Scenario.uncontendedWrite : .uncontendedRead
-                for (label, lock) in [("postgres", postgres), ("prwlock-async", shared)] as [(String, any ReaderWriterLock)] {
+            var contenders: [(String, any ReaderWriterLock)] = [("postgres", postgres)]
+            if locks.contains(.prwlock) { contenders.append(("prwlock-async", shared)) }
+            for scenario in [Scenario.uncontendedRead, .uncontendedWrite] where scenarios.contains(scenario) {
+                let write = scenario == .uncontendedWrite
+                for (label, lock) in contenders {
                     let (median, p99) = try await pairLatencies(lock, write: write, iterations: iterations)
                     results.append(BenchResult(
                         scenario: scenario.rawValue, lock: label, value: median, unit: "ns", spread: nil, p99: p99,
@@ -37,7 +34,7 @@ enum PostgresBench {
             return results
         }
         #else
-        throw BenchUnavailable()
+        throw ValidationError(PostgresCommands.unavailable)
         #endif
     }
 
@@ -60,8 +57,4 @@ enum PostgresBench {
         samples.sort()
         return (samples[samples.count / 2], samples[samples.count * 99 / 100])
     }
-}
-
-struct BenchUnavailable: Error, CustomStringConvertible {
-    var description: String { PostgresCommands.unavailable }
 }

@@ -63,6 +63,16 @@ final class Worker: Sendable {
         return nil
     }
 
+    /// Waits for the process to exit without blocking a thread of the cooperative pool; returns
+    /// its status (or nil after `timeout` seconds).
+    func exitStatus(timeout: Double = 60) async -> Int32? {
+        let end = Date().addingTimeInterval(timeout)
+        while process.isRunning && Date() < end { try? await Task.sleep(for: .milliseconds(5)) }
+        if process.isRunning { return nil }
+        try? await Task.sleep(for: .milliseconds(20))  // let the pipe drain the last lines
+        return process.terminationStatus
+    }
+
     /// Waits for the process to exit; returns its status (or nil after `timeout` seconds).
     @discardableResult
     func waitForExit(timeout: Double = 60) -> Int32? {
