@@ -12,7 +12,8 @@
  *
  * Configuration (spin -D...):
  *   NP          participants, 2 or 3 (default 3)
- *   ROLE0..2    0 reads, 1 writes, 2 either, chosen each round (defaults 1, 2, 0)
+ *   ROLE0..2    0 reads, 1 writes, 2 either, chosen each round (defaults 1, 2, 0);
+ *               with UPG also 3 upgradable holds, 4 any of the three
  *   LIVE        endless rounds (liveness); otherwise ITER0..2 rounds (default ITER, 2)
  *   MAXKILL     deaths per run (default 1); a dead participant may restart and re-attach
  *   SPUR        spurious futex wake-ups per run (default 1)
@@ -20,6 +21,9 @@
  *   TMO         deadlines that may pass per run (default 1): time-outs are finitely many
  *   NO_TRY, NO_TIMED, NO_FOREVER   leave out try / timed / untimed acquisitions
  *   MUTANT_PHASE_SPIN  finding 1 as it was built: a writer's sleeps stay bounded by an expired phase
+ *   UPG         upgradable holds (LockCore+Upgrade.swift): W's UPGRADER bits, acquireUpgradable,
+ *               upgrade, downgrade, releaseUpgradable, their recovery. Without it the model is
+ *               exactly the one without upgradable holds (the same text after the preprocessor).
  * Mutants: MUTANT_* (the #ifdef blocks below; spec/mutants/ lists them).
  */
 
@@ -28,7 +32,14 @@
 #define NP 3
 #endif
 #define RS 128                      /* READERS_SLEEPING (bit 31 of W)      */
+#ifdef UPG
+#define OWN(w) ((w) & 15)           /* OWNER = slot + 1; 0: no writer       */
+#define UPB(w) (((w) >> 4) & 7)     /* UPGRADER = slot + 1 (bits 16-26 of W) */
+#define UBITS(s) (((s) + 1) << 4)
+#define UMASK 112
+#else
 #define OWN(w) ((w) & 127)          /* OWNER = slot + 1; 0: no writer       */
+#endif
 
 #ifndef ITER
 #define ITER 2
@@ -105,6 +116,11 @@ bool waiting[N];    /* inside a blocking (non-try) acquire                      
 bool mustNotice;    /* a writer died with holdsWrite = 1 and no writer that was told has
                        finished its release since                                  */
 byte hwDeaths;      /* deaths with holdsWrite = 1 so far                          */
+#ifdef UPG
+bool inU[N];        /* holds upgradable: from the CAS that sets UPGRADER until the CAS that clears
+                       it (releaseUpgradable, or the write release of an upgraded hold)     */
+bool up[N];         /* in an upgradable round (acquire, hold, upgrade, downgrade, release)  */
+#endif
 
 /* ------------------------------------------------------------------ futexes */
 inline wakeAllW() { d_step { qW[0] = 0; qW[1] = 0; qW[2] = 0 } }
@@ -172,6 +188,44 @@ inline prepareE() { d_step { EWS = 1; bumped[me] = 0 } }
 
 /* ------------------------------------------------------------------ recovery */
 /* clear(s): "Death and recovery" steps 1-4 (attach clears its own slot the same way). */
+#ifdef UPG
+/* LockCore.clear with upgradable holds: word = load W; if OWNER is s+1: ownerDied, then CAS W to 0
+   (on success `word` keeps the old value, whose OWNER is s+1, so the next loop does nothing);
+   then, while UPGRADER(word) == s+1 and OWNER(word) == 0: CAS UPGRADER out of W, from `word` (the
+   first load, or the value a failed CAS reloaded). */
+inline clear(s) {
+  d_step { cw = W }
+  if
+  :: OWN(cw) == s + 1 ->
+#if defined(MUTANT_OD_ALWAYS)
+     ownerDied = 1;
+#elif defined(MUTANT_OD_NEVER)
+     skip;
+#else
+     if :: HW[s] -> ownerDied = 1 :: else -> skip fi;
+#endif
+     d_step { if :: OWN(W) == s + 1 -> ct = ((W & RS) != 0); W = 0; cw = 0 :: else -> cw = W fi }
+     if :: ct -> ct = 0; wakeAllW() :: else -> skip fi
+  :: else -> skip
+  fi;
+#ifndef MUTANT_CLEAR_KEEPS_UPG
+  do
+  :: OWN(cw) == 0 && UPB(cw) == s + 1 ->
+     d_step { if :: W == cw -> W = cw & ~UMASK; cw = 0 :: else -> cw = W fi }
+  :: else -> break
+  od;
+#endif
+  cw = 0;
+#ifndef MUTANT_CLEAR_KEEPS_R
+  R[s] = 0;
+#endif
+  WR[s] = 0;
+  HW[s] = 0;
+  BM = BM & ~(1 << s);
+  ST[s] = 0;
+  wakeWriters()
+}
+#else
 inline clear(s) {
   d_step { cw = W; if :: OWN(cw) != s + 1 -> cw = 0 :: else -> skip fi }
   if
@@ -196,6 +250,13 @@ inline clear(s) {
   ST[s] = 0;
   wakeWriters()
 }
+#endif
+
+#ifdef UPG
+#define UPG_STATE(s) || UPB(W) == (s) + 1
+#else
+#define UPG_STATE(s)
+#endif
 
 /* recoverIfDead(rs): never our own slot; F_OFD_SETLK on byte rs; when won and the slot has
    state, clear it; unlock. slotHasState is one step: under the slot lock of a dead owner nobody
@@ -207,7 +268,7 @@ inline recoverIfDead() {
      if
      :: lk ->
         if
-        :: d_step { (ST[rs] || OWN(W) == rs + 1 || ((BM >> rs) & 1) || R[rs] != 0 || WR[rs] != 0) ->
+        :: d_step { (ST[rs] || OWN(W) == rs + 1 UPG_STATE(rs) || ((BM >> rs) & 1) || R[rs] != 0 || WR[rs] != 0) ->
                     assert(!att[rs]) }        /* the slot lock is never won over a live participant */
            clear(rs); rec = 1
         :: else -> skip
@@ -339,8 +400,25 @@ inline hold() {
 
 /* abandonClaim: while W's owner is me, CAS W to 0 (one step: a failed CAS only reloads);
    wake W if RS was set; wakeWriters(). */
+#ifdef UPG
+/* abandonClaim(me, keepingUpgrader: upgrading): an upgrade that gives up keeps UPGRADER (CAS to
+   word & upgraderMask); otherwise W becomes 0, which also ends the upgradable hold of an
+   upgraded writer. */
+#ifdef MUTANT_UPG_ABANDON_CLEARS
+#define KEEP_UPG 0
+#else
+#define KEEP_UPG upgrading
+#endif
+#endif
 inline abandonClaim() {
+#ifdef UPG
+  d_step { if :: OWN(W) == me + 1 -> ct = ((W & RS) != 0);
+                 if :: KEEP_UPG -> W = W & UMASK :: else -> W = 0 fi;
+                 if :: !upgrading -> inU[me] = 0 :: else -> skip fi
+              :: else -> skip fi; wr[me] = 0 }
+#else
   d_step { if :: OWN(W) == me + 1 -> ct = ((W & RS) != 0); W = 0 :: else -> skip fi; wr[me] = 0 }
+#endif
 #ifndef MUTANT_NO_RS_WAKE
   if :: ct -> ct = 0; wakeAllW() :: else -> skip fi;
 #else
@@ -351,7 +429,16 @@ inline abandonClaim() {
 
 /* blockers() of acquireWriteSlow: (owner, queued), with the reader phase. */
 inline blockers() {
+#ifdef UPG
+  /* the owner here is whoever keeps W from being 0: a writer, or else the upgradable holder */
+  d_step { w = W; owner = OWN(w); assert(owner != 0 || (w & RS) == 0);
+#ifndef MUTANT_WRITER_IGNORES_UPG
+           if :: owner == 0 -> owner = UPB(w) :: else -> skip fi;
+#endif
+           w = 0; qd = 0 }
+#else
   d_step { w = W; owner = OWN(w); assert(owner != 0 || w == 0); w = 0; qd = 0 }
+#endif
   if
   :: owner == 0 && mode != TRY ->
      queuedReaderSlot();
@@ -384,13 +471,20 @@ inline blockers() {
 #endif
 
 inline acquireWrite() {
+#ifdef UPG
+  if :: upgrading -> goto wdrain :: else -> skip fi;      /* upgrade(): the drain W3 only */
+#endif
   /* tryEnterWrite: W1-W4 */
   wr[me] = 1;
   queuedReaderSlot();                                          /* W1 */
   if
   :: qd != 0 -> qd = 0
   :: else ->
+#if defined(UPG) && defined(MUTANT_WRITER_IGNORES_UPG)
+     d_step { if :: OWN(W) == 0 -> W = W | (me + 1); claimed = 1 :: else -> skip fi }   /* W2 */
+#else
      d_step { if :: W == 0 -> W = me + 1; claimed = 1 :: else -> skip fi }   /* W2 */
+#endif
      if
      :: claimed ->
         busyReaderSlot();                                      /* W3 */
@@ -405,7 +499,11 @@ wloop: skip;                                                        /* claim loo
   blockers();
   if
   :: owner == 0 && qd == 0 ->
+#if defined(UPG) && defined(MUTANT_WRITER_IGNORES_UPG)
+     d_step { if :: OWN(W) == 0 -> W = W | (me + 1); claimed = 1 :: else -> skip fi }
+#else
      d_step { if :: W == 0 -> W = me + 1; claimed = 1 :: else -> skip fi }
+#endif
      if :: claimed -> goto wdrain :: else -> goto wloop fi
   :: else -> skip
   fi;
@@ -485,6 +583,92 @@ inline releaseWrite() {
 #endif
 }
 
+#ifdef UPG
+/* ------------------------------------------------------------------ upgradable holds */
+/* U1 acquireUpgradable: word = load W; no owner and no upgrader: CAS UPGRADER = me+1 in (load and
+   successful CAS as one step; a failed CAS only reloads); else the holder (owner, else upgrader)
+   is waited for on E like a writer waits: prepareToWaitOnEvent, re-check, sleep; the liveness
+   check and the deadline check that holder. A try checks it once. Readers are not deferred to. */
+inline acquireUpgradable() {
+  d_step { up[me] = 1; if :: mode != TRY -> waiting[me] = 1 :: else -> skip fi }
+uloop: skip;
+  d_step { w = W; assert(OWN(w) != 0 || (w & RS) == 0);
+           if
+           :: OWN(w) == 0 && UPB(w) == 0 -> W = w | UBITS(me); inU[me] = 1; got = 1; waiting[me] = 0
+           :: OWN(w) != 0 -> owner = OWN(w)
+           :: OWN(w) == 0 && UPB(w) != 0 -> owner = UPB(w)
+           fi;
+           w = 0 }
+  if :: got -> goto udone :: else -> skip fi;
+  if
+  :: mode == TRY ->
+     if
+     :: !checked -> rs = owner - 1; recoverIfDead();
+        if :: rec -> rec = 0; checked = 1; owner = 0; goto uloop :: else -> skip fi
+     :: else -> skip
+     fi;
+     goto ufail
+  :: else -> skip
+  fi;
+  prepareE();
+  d_step { w = W; assert(OWN(w) != 0 || (w & RS) == 0);      /* re-check after announcing */
+           if :: OWN(w) == 0 && UPB(w) == 0 -> bz = 1 :: else -> skip fi; w = 0 }
+  if :: bz -> bz = 0; owner = 0; goto uloop :: else -> skip fi;
+  sleepE(0);
+  if
+  :: res == AGAIN -> res = 0; owner = 0; goto uloop
+  :: res == CHECK -> res = 0; rs = owner - 1; owner = 0; recoverIfDead(); rec = 0; goto uloop
+  :: res == DEADLINE -> res = 0; rs = owner - 1; owner = 0; recoverIfDead();
+     if :: rec -> rec = 0; goto uloop :: else -> skip fi
+  fi;
+ufail: skip;
+  d_step { owner = 0; checked = 0; waiting[me] = 0 };
+udone:
+  skip
+}
+
+/* U2 upgrade: guard (UPGRADER == me+1, OWNER == 0) and CAS OWNER = me+1 in, keeping UPGRADER (one
+   step: nobody else changes W while it is UPGRADER = me+1 alone -- readers CAS only an owned W,
+   writers and upgraders only W == 0); then the writer's drain with keepingUpgrader: acquireWrite
+   entered at wdrain. Untimed or timed (no try); giving up clears OWNER only. */
+inline upgrade() {
+  if
+  :: mode = FOREVER
+#ifndef NO_TIMED
+  :: mode = TIMED
+#endif
+  fi;
+  d_step { assert(UPB(W) == me + 1 && OWN(W) == 0 && inU[me]); W = W | (me + 1);
+           wr[me] = 1; upgrading = 1; claimed = 1; waiting[me] = 1 }
+  acquireWrite();
+  upgrading = 0
+}
+
+/* U3 downgrade: the guard's loads (OWNER == me+1, holdsWrite == 1; nobody else changes them while
+   we hold) are folded into the publication R[me] += 1; then the write release WR2-WR5. The read
+   hold begins at WR2, where the write hold ends. */
+inline downgrade() {
+#ifdef MUTANT_DOWNGRADE_LATE
+  d_step { assert(OWN(W) == me + 1 && HW[me]); HW[me] = 0; inW[me] = 0 }   /* releases first */
+  clearNotice();
+  abandonClaim();
+  d_step { R[me]++; rd[me] = 1; inR[me] = 1 }                              /* then publishes */
+#else
+  d_step { assert(OWN(W) == me + 1 && HW[me]); R[me]++; rd[me] = 1 }      /* publish the read */
+  d_step { HW[me] = 0; inW[me] = 0; inR[me] = 1 }                          /* WR2 */
+  clearNotice();                                                           /* WR3 */
+  abandonClaim()                                                           /* WR4, WR5 */
+#endif
+}
+
+/* U4 releaseUpgradable: CAS UPGRADER from me+1 to 0 while OWNER == 0 (load + CAS one step, W is
+   stable as in upgrade), then wakeWriters(). */
+inline releaseUpgradable() {
+  d_step { assert(UPB(W) == me + 1 && OWN(W) == 0 && inU[me]); W = W & ~UMASK; inU[me] = 0 }
+  wakeWriters()
+}
+#endif
+
 /* ------------------------------------------------------------------ attach */
 inline attach() {
   d_step { SLK[me] == 0 -> SLK[me] = me + 1 }      /* the slot lock becomes our token */
@@ -496,7 +680,12 @@ inline attach() {
 /* ------------------------------------------------------------------ participants */
 proctype P(byte me; byte role; byte iters) {
   byte w, left, rs, cw, snap, rsnap, qd, bz, owner, res, mode, myd, it;
+#ifdef UPG
+  byte op;                 /* 0 read, 1 write, 2 upgradable */
+  bool got, lk, rec, ct, ew, claimed, granted, notice, deferring, phaseOver, phaseChk, checked, upgrading;
+#else
   bool got, lk, rec, ct, ew, claimed, granted, notice, deferring, phaseOver, phaseChk, checked, op;
+#endif
 
 start:
   {
@@ -507,10 +696,18 @@ start:
 #else
     :: it < iters -> it++;
 #endif
+#ifdef UPG
+       if
+       :: role == 0 || role == 2 || role == 4 -> op = 0
+       :: role == 1 || role == 2 || role == 4 -> op = 1
+       :: role >= 3 -> op = 2
+       fi;
+#else
        if
        :: role != 1 -> op = 0
        :: role != 0 -> op = 1
        fi;
+#endif
        if
 #ifndef NO_FOREVER
        :: mode = FOREVER
@@ -526,12 +723,50 @@ start:
        :: op == 0 ->
           acquireRead();
           if :: got -> releaseRead() :: else -> skip fi
+#ifdef UPG
+       :: op == 1 ->
+          acquireWrite();
+          if
+          :: granted ->
+             if
+             :: releaseWrite()
+             :: downgrade(); releaseRead()          /* a plain write hold may downgrade too */
+             fi
+          :: else -> skip
+          fi
+#else
        :: else ->
           acquireWrite();
           if :: granted -> releaseWrite() :: else -> skip fi
+#endif
+#ifdef UPG
+       :: op == 2 ->
+          acquireUpgradable();
+          if
+          :: got ->
+             if
+             :: releaseUpgradable()
+             :: upgrade();
+                if
+                :: granted ->
+                   if
+                   :: releaseWrite()                   /* ends the upgradable hold too (W = 0) */
+                   :: downgrade(); releaseRead()
+                   fi
+                :: else -> releaseUpgradable()        /* gave up: the upgradable hold is kept */
+                fi
+             fi
+          :: else -> skip
+          fi
+#endif
        fi;
+#ifdef UPG
+       d_step { got = 0; granted = 0; claimed = 0; notice = 0; deferring = 0; phaseOver = 0;
+                phaseChk = 0; checked = 0; mode = 0; op = 0; myd = 0; up[me] = 0 }
+#else
        d_step { got = 0; granted = 0; claimed = 0; notice = 0; deferring = 0; phaseOver = 0;
                 phaseChk = 0; checked = 0; mode = 0; op = 0; myd = 0 }
+#endif
 #ifndef LIVE
     :: it == iters -> break
 #endif
@@ -543,6 +778,9 @@ start:
      d_step { w = 0; left = 0; rs = 0; cw = 0; snap = 0; rsnap = 0; qd = 0; bz = 0; owner = 0;
               res = 0; mode = 0; op = 0; myd = 0; got = 0; lk = 0; rec = 0; ct = 0; ew = 0;
               claimed = 0; granted = 0; notice = 0; deferring = 0; phaseOver = 0; phaseChk = 0;
+#ifdef UPG
+              upgrading = 0;
+#endif
               checked = 0 }
      if
      :: alive[me] = 1; goto start                   /* a new process opens the lock again */
@@ -572,6 +810,9 @@ active proctype killer() {
        qW[v] = 0; qE[v] = 0;
        if :: HW[v] -> mustNotice = 1; hwDeaths++ :: else -> skip fi;
        inR[v] = 0; inW[v] = 0; att[v] = 0; waiting[v] = 0; rd[v] = 0; wr[v] = 0;
+#ifdef UPG
+       inU[v] = 0; up[v] = 0;
+#endif
        kills++; v = 0
      }
   :: break
@@ -582,12 +823,21 @@ active proctype killer() {
 /* Safety invariants, checked in every reachable state by a monitor. */
 #define MUTEX(p, q, r) (!inW[p] || (!inR[p] && !inR[q] && !inW[q] && !inR[r] && !inW[r]))
 #define UP(p) (alive[p] && att[p])
+#ifdef UPG
+/* an upgradable holder beside readers is fine; beside another upgradable holder or a writer not
+   (after its upgrade it is a writer: MUTEX) */
+#define UMUTEX(p, q, r) (!inU[p] || (!inU[q] && !inW[q] && !inU[r] && !inW[r]))
+#define UHOLD(p) (!inU[p] || UPB(W) == p + 1)                 /* a live upgradable holder keeps it */
+#define UINV_P(p, q, r) && UMUTEX(p, q, r) && UHOLD(p) && (!UP(p) || up[p] || UPB(W) != p + 1)
+#else
+#define UINV_P(p, q, r)
+#endif
 #define INV_P(p, q, r) ( MUTEX(p, q, r) \
   && (!inW[p] || (OWN(W) == p + 1 && HW[p])) \
   && (!inR[p] || R[p] > 0) \
   && (!UP(p) || (ST[p] && ((BM >> p) & 1) && SLK[p] == p + 1)) \
   && (!UP(p) || rd[p] || (R[p] == 0 && WR[p] == 0)) \
-  && (!UP(p) || wr[p] || (!HW[p] && OWN(W) != p + 1)) )
+  && (!UP(p) || wr[p] || (!HW[p] && OWN(W) != p + 1)) UINV_P(p, q, r) )
 #define INV (INV_P(0, 1, 2) && INV_P(1, 2, 0) && INV_P(2, 0, 1) \
   && (!(W & RS) || OWN(W) != 0) && (!ownerDied || mustNotice))
 
@@ -595,6 +845,10 @@ active proctype killer() {
 active proctype monitor() {
 end: atomic { !INV ->
        assert(MUTEX(0, 1, 2) && MUTEX(1, 2, 0) && MUTEX(2, 0, 1));            /* mutual exclusion */
+#ifdef UPG
+       assert(UMUTEX(0, 1, 2) && UMUTEX(1, 2, 0) && UMUTEX(2, 0, 1));         /* upgradable: no upgrader or writer beside it */
+       assert(UHOLD(0) && UHOLD(1) && UHOLD(2));                              /* upgradable holder keeps its hold */
+#endif
        assert((!inW[0] || (OWN(W) == 1 && HW[0])) && (!inW[1] || (OWN(W) == 2 && HW[1]))
               && (!inW[2] || (OWN(W) == 3 && HW[2]))
               && (!inR[0] || R[0] > 0) && (!inR[1] || R[1] > 0) && (!inR[2] || R[2] > 0)); /* holder keeps its lock */
@@ -627,3 +881,7 @@ ltl live2  { [] (waiting[2] -> <> !waiting[2]) }
 /* while a writer holds, every other participant's wait blocks: nobody runs forever meanwhile
    (checked without fairness, without deaths, timeouts or tries) */
 ltl nobusy { [] ((inW[0] || inW[1] || inW[2]) -> <> !(inW[0] || inW[1] || inW[2])) }
+#ifdef UPG
+/* both participants' waits end (a dead upgradable holder, or a dead writer, is recovered) */
+ltl live01 { [] (waiting[0] -> <> !waiting[0]) && [] (waiting[1] -> <> !waiting[1]) }
+#endif
