@@ -18,7 +18,16 @@ import PostgresNIO
 /// when nothing is held, so no release ever queues behind a blocked acquisition on the
 /// connection. Docs/DESIGN.md, "PostgreSQL", explains each race.
 actor AdvisoryLockSession {
-    enum Mode: Sendable { case shared, exclusive }
+    enum Mode: Sendable {
+        case shared, exclusive
+
+        /// How the advisory-lock functions of this mode end: `pg_advisory_lock_shared`, ….
+        var functionSuffix: String { self == .shared ? "_shared" : "" }
+    }
+
+    /// Why holds are lost when their connection closed.
+    private static let connectionClosedReason =
+        "the connection to PostgreSQL closed while the lock was held, and the server released it"
 
     /// What the session holds on the server for the tasks of this process.
     private enum Held: Equatable { case none, shared(count: Int), exclusive }
@@ -139,7 +148,7 @@ actor AdvisoryLockSession {
         guard held != .none else { throw RWLockError.notHeld }
         if let reason = lostReason { throw RWLockError.lockLost(reason) }
         guard let current = connection else {
-            throw RWLockError.lockLost("the connection to PostgreSQL closed while the lock was held, and the server released it")
+            throw RWLockError.lockLost(Self.connectionClosedReason)
         }
         let query: PostgresQuery = "SELECT count(*)::int FROM pg_locks WHERE pid = pg_backend_pid() AND \(unescaped: key.pgLocksCondition) AND granted"
         let count: Int32
@@ -322,7 +331,7 @@ actor AdvisoryLockSession {
         guard let current = connection, current.connection === closed else { return }
         connection = nil
         if held != .none, lostReason == nil {
-            lostReason = "the connection to PostgreSQL closed while the lock was held, and the server released it"
+            lostReason = Self.connectionClosedReason
             logger.warning("PostgreSQL connection lost while holding the lock", metadata: ["key": "\(key)"])
         }
     }
@@ -331,11 +340,10 @@ actor AdvisoryLockSession {
     /// Nothing is held when it throws. A connection found closed (the server restarted while
     /// nothing was held) is made again once.
     private func acquireOnServer(_ mode: Mode, deadline: ContinuousClock.Instant?, isTry: Bool) async throws -> Bool {
-        var attempts = 0
+        var reconnected = false
         while true {
             try checkOpen()
             try Task.checkCancellation()
-            attempts += 1
             let (connection, backendPID) = try await connected(deadline: deadline)
             do {
                 guard let acquired = try await requestOnServer(mode, deadline: deadline, isTry: isTry, connection: connection, backendPID: backendPID) else {
@@ -346,8 +354,9 @@ actor AdvisoryLockSession {
                     throw RWLockError.connectionFailed("the connection to PostgreSQL closed just after the lock was granted; nothing is held")
                 }
                 return acquired
-            } catch let failure as ConnectionLost where attempts == 1 {
+            } catch let failure as ConnectionLost where !reconnected {
                 logger.debug("reconnecting to PostgreSQL", metadata: ["error": "\(failure.message)"])
+                reconnected = true  // once; a wait re-sent after lock_timeout's cap does not count
                 continue
             } catch let failure as ConnectionLost {
                 throw RWLockError.connectionFailed(failure.message)
@@ -360,7 +369,7 @@ actor AdvisoryLockSession {
     private func requestOnServer(
         _ mode: Mode, deadline: ContinuousClock.Instant?, isTry: Bool, connection: PostgresConnection, backendPID: Int32
     ) async throws -> Bool? {
-        let suffix = mode == .shared ? "_shared" : ""
+        let suffix = mode.functionSuffix
         var remaining: Duration?
         if let deadline { remaining = deadline - .now }
         if isTry || remaining.map({ $0 <= .zero }) == true {
@@ -429,9 +438,9 @@ actor AdvisoryLockSession {
 
     private func releaseOnServer(_ mode: Mode) async throws {
         guard let current = connection else {
-            throw RWLockError.lockLost("the connection to PostgreSQL closed while the lock was held, and the server released it")
+            throw RWLockError.lockLost(Self.connectionClosedReason)
         }
-        let suffix = mode == .shared ? "_shared" : ""
+        let suffix = mode.functionSuffix
         let query: PostgresQuery = "SELECT pg_advisory_unlock\(unescaped: suffix)(\(key.value))"
         let released: Bool
         do {
