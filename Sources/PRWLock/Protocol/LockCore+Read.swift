@@ -32,6 +32,7 @@ extension LockCore {
         let me = try currentSlot()
         if tryEnterRead(me) { return true }  // the first attempt of a child that just re-attached
         try checkReadHoldLimit(me)
+        if !isTry { try checkNotWaitingForItself() }
         if isTry {
             // One liveness check of the writer in the way, so that callers who only ever try are
             // not locked out forever by a dead writer.

@@ -46,6 +46,7 @@ extension LockCore {
     private func acquireWriteSlow(_ me: Int, claimed: Bool, deadline: Deadline, isTry: Bool) throws(RWLockError) -> Bool {
         var clock = WaitClock(deadline: deadline)
         if claimed { return try drain(me, clock: &clock, isTry: isTry) }
+        if !isTry { try checkNotWaitingForItself() }
         _ = cprwlock_fetch_add32(words.waitingWriters(me), 1)
         CrashPoint.reach(.writeQueued)
         let started = Deadline.now()
@@ -168,6 +169,7 @@ extension LockCore {
         guard LockWord.owner(cprwlock_load32_relaxed(words.lock)) == UInt32(me + 1),
               cprwlock_exchange32(words.holdsWrite(me), 0) == 1
         else { return false }
+        writerThread.store(0, ordering: .relaxed)  // before W is given up: the next holder records itself
         CrashPoint.reach(.writeReleaseFlagCleared)
         if cprwlock_load32_relaxed(words.ownerDied) != 0 {
             cprwlock_store32(words.ownerDied, 0)  // this writer was told at acquisition and finished
