@@ -12,22 +12,20 @@ extension RWLock {
     ///   of the public acquisitions; nothing is held then.
     package func acquire(write: Bool, timeoutNanoseconds: Int64) throws(RWLockError) -> Bool {
         let isTry = timeoutNanoseconds == 0
-        let deadline = timeoutNanoseconds > 0 ? Deadline(after: .nanoseconds(timeoutNanoseconds)) : .never
+        // An autoclosure each: the clock is read only if the lock is not had at once.
         if write {
-            guard try core.acquireWrite(deadline: deadline, isTry: isTry) else { throw .timedOut }
+            guard try core.acquireWrite(deadline: Deadline(timeoutNanoseconds: timeoutNanoseconds), isTry: isTry) else { throw .timedOut }
             core.noteWriterThread()
         } else {
-            guard try core.acquireRead(deadline: deadline, isTry: isTry) else { throw .timedOut }
+            guard try core.acquireRead(deadline: Deadline(timeoutNanoseconds: timeoutNanoseconds), isTry: isTry) else { throw .timedOut }
         }
         return core.previousWriterDied
     }
 
-    /// ``release()``, ``releaseRead()`` and ``releaseWrite()`` with typed errors.
-    package func release(write: Bool?) throws(RWLockError) {
-        switch write {
-        case nil: try core.release()
-        case true?: try core.releaseWrite()
-        case false?: try core.releaseRead()
-        }
-    }
+    /// ``release()`` with a typed error.
+    package func releaseTyped() throws(RWLockError) { try core.release() }
+    /// ``releaseRead()`` with a typed error.
+    package func releaseReadTyped() throws(RWLockError) { try core.releaseRead() }
+    /// ``releaseWrite()`` with a typed error.
+    package func releaseWriteTyped() throws(RWLockError) { try core.releaseWrite() }
 }

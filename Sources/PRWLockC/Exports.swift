@@ -122,7 +122,7 @@ public func prwlock_acquire_write(_ lock: OpaquePointer?, _ timeoutNanoseconds: 
 @_cdecl("prwlock_release")
 public func prwlock_release(_ lock: OpaquePointer?) -> Int32 {
     LockShell.with(lock) { lock throws(RWLockError) in
-        try lock.release(write: nil)
+        try lock.releaseTyped()
         return 0
     }
 }
@@ -130,7 +130,7 @@ public func prwlock_release(_ lock: OpaquePointer?) -> Int32 {
 @_cdecl("prwlock_release_read")
 public func prwlock_release_read(_ lock: OpaquePointer?) -> Int32 {
     LockShell.with(lock) { lock throws(RWLockError) in
-        try lock.release(write: false)
+        try lock.releaseReadTyped()
         return 0
     }
 }
@@ -138,7 +138,7 @@ public func prwlock_release_read(_ lock: OpaquePointer?) -> Int32 {
 @_cdecl("prwlock_release_write")
 public func prwlock_release_write(_ lock: OpaquePointer?) -> Int32 {
     LockShell.with(lock) { lock throws(RWLockError) in
-        try lock.release(write: true)
+        try lock.releaseWriteTyped()
         return 0
     }
 }

@@ -35,10 +35,12 @@ struct LockShell {
                 ? ReturnCode.failure(EBADF, "the lock was closed with prwlock_close(); open it again")
                 : ReturnCode.failure(EINVAL, "the pointer is not a prwlock_t made by prwlock_create/_open/_open_handle")
         }
-        do {
-            return try lock._withUnsafeGuaranteedRef { lock throws(RWLockError) in try body(lock) }
-        } catch {
-            return ReturnCode.failure(error)
+        return lock._withUnsafeGuaranteedRef { lock in
+            do throws(RWLockError) {
+                return try body(lock)
+            } catch {
+                return ReturnCode.failure(error)  // typed: a busy try boxes no error
+            }
         }
     }
 

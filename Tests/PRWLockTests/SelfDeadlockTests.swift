@@ -16,7 +16,9 @@ import Testing
         #expect(throws: RWLockError.wouldDeadlock) { try lock.acquireRead(timeout: .seconds(30)) }
         #expect(throws: RWLockError.wouldDeadlock) { try lock.withReadLock {} }
         #expect(ContinuousClock.now - start < .seconds(10))  // not after the 30 s timeouts
-        #expect(try lock.tryAcquireWrite() == false)  // a try just fails
+        #expect(try lock.tryAcquireWrite() == false)  // a try just fails, and so does a zero timeout
+        #expect(throws: RWLockError.timedOut) { try lock.acquireWrite(timeout: .zero) }
+        #expect(throws: RWLockError.timedOut) { try lock.acquireRead(timeout: .zero) }
         #expect(try lock.tryAcquireRead() == false)
         #expect(lock.isWriteLocked)  // the refused waits changed nothing
         try lock.releaseWrite()

@@ -86,11 +86,11 @@ final class LockCore: @unchecked Sendable {
         writerThread.store(UInt(cprwlock_thread_id()), ordering: .relaxed)
     }
 
-    /// Throws `wouldDeadlock` when the calling thread holds this participant's write lock: a wait
-    /// for the read or write lock would be a wait for itself. Only waits call it (a try just
-    /// fails), and only on their slow path.
-    func checkNotWaitingForItself() throws(RWLockError) {
-        if writerThread.load(ordering: .relaxed) == UInt(cprwlock_thread_id()) && holdsWrite {
+    /// Throws `wouldDeadlock` when the calling thread holds this participant's write lock and
+    /// `deadline` is still ahead: the wait for the read or write lock would be a wait for itself.
+    /// Only waits call it, on their slow path; a try, or a zero timeout, just fails (timedOut).
+    func checkNotWaitingForItself(until deadline: Deadline) throws(RWLockError) {
+        if writerThread.load(ordering: .relaxed) == UInt(cprwlock_thread_id()) && holdsWrite && !deadline.hasPassed() {
             throw .wouldDeadlock
         }
     }
