@@ -19,6 +19,9 @@ let package = Package(
         // PRWLock alone never builds (or links) a database client.
         .library(name: "PRWLockPostgres", targets: ["PRWLockPostgres"]),
         .executable(name: "prwlock", targets: ["prwlock"]),
+        // libprwlock, the C interface (prwlock.h) for every other language. `c/build` makes the
+        // installable, self-contained libprwlock.so from it (Swift runtime linked in statically).
+        .library(name: "prwlock-c", type: .dynamic, targets: ["PRWLockC"]),
     ],
     traits: [
         .trait(
@@ -43,6 +46,13 @@ let package = Package(
         .target(
             name: "PRWLock",
             dependencies: ["CPRWLockShim", .product(name: "Logging", package: "swift-log")]
+        ),
+        // The C interface: prwlock.h and its error texts in C (CPRWLock), the functions in Swift
+        // over RWLock (PRWLockC). The protocol itself stays in PRWLock alone.
+        .target(name: "CPRWLock"),
+        .target(
+            name: "PRWLockC",
+            dependencies: ["PRWLock", "CPRWLock"]
         ),
         .target(
             name: "PRWLockPostgres",

@@ -37,6 +37,7 @@ extension RWLock {
     @discardableResult
     public func upgrade(timeout: Duration? = nil) throws -> LockAcquisition {
         try core.upgrade(deadline: timeout.map { Deadline(after: $0) } ?? .never)
+        core.noteWriterThread()
         return LockAcquisition(previousWriterDied: core.previousWriterDied)
     }
 

@@ -25,10 +25,17 @@ import Logging
 ///
 /// One `RWLock` instance is shared by every thread and task of a process: threads exclude each
 /// other exactly as processes do. Holds belong to the instance, not to a thread, so
-/// ``release()`` may run on any thread. Read holds are not recursive while a writer waits (a
-/// thread that re-acquires read behind a waiting writer waits for that writer, which waits for
-/// the thread), and asking for write while the same thread holds read waits for itself: use
-/// timeouts where such code paths are possible.
+/// ``release()`` may run on any thread.
+///
+/// A thread that holds the write lock and asks for the read or write lock again with a wait gets
+/// ``RWLockError/wouldDeadlock`` at once instead of waiting for itself (a try just returns
+/// false, and a zero timeout throws ``RWLockError/timedOut``). Other self-waits are not detected, because read and upgradable holds belong to the
+/// process, not to a thread, so the lock cannot tell whether another thread will release the
+/// hold it waits for: a thread that holds a read lock and asks for write (or upgrades while its
+/// process holds plain read locks too), one that holds the upgradable lock and asks for write
+/// instead of upgrading, and one that re-acquires read behind a waiting writer (read holds are
+/// not recursive while a writer waits). Give such waits a timeout. Async acquisitions are not
+/// checked: a task's code may continue on any thread.
 public final class RWLock: Sendable {
     let core: LockCore
     /// Waits for async callers (RWLock+Async.swift); its thread starts only when one waits.
@@ -159,6 +166,9 @@ public struct LockAcquisition: Sendable, Equatable {
 
 extension RWLock {
     /// Acquires a read lock, waiting as long as it takes.
+    ///
+    /// - Throws: ``RWLockError/wouldDeadlock`` at once when the calling thread holds the write
+    ///   lock (it would wait for itself).
     @discardableResult
     public func acquireRead() throws -> LockAcquisition {
         _ = try core.acquireRead(deadline: .never, isTry: false)
@@ -174,9 +184,13 @@ extension RWLock {
     }
 
     /// Acquires the write lock, waiting as long as it takes.
+    ///
+    /// - Throws: ``RWLockError/wouldDeadlock`` at once when the calling thread already holds the
+    ///   write lock (it would wait for itself).
     @discardableResult
     public func acquireWrite() throws -> LockAcquisition {
         _ = try core.acquireWrite(deadline: .never, isTry: false)
+        core.noteWriterThread()
         return LockAcquisition(previousWriterDied: core.previousWriterDied)
     }
 
@@ -184,6 +198,7 @@ extension RWLock {
     @discardableResult
     public func acquireWrite(timeout: Duration) throws -> LockAcquisition {
         _ = try core.acquireWrite(deadline: Deadline(after: timeout), isTry: false)
+        core.noteWriterThread()
         return LockAcquisition(previousWriterDied: core.previousWriterDied)
     }
 
@@ -194,7 +209,9 @@ extension RWLock {
 
     /// Acquires the write lock if that is possible without waiting for other holders.
     public func tryAcquireWrite() throws -> Bool {
-        try core.acquireWrite(deadline: .never, isTry: true)
+        guard try core.acquireWrite(deadline: .never, isTry: true) else { return false }
+        core.noteWriterThread()
+        return true
     }
 
     /// Releases what this instance holds: its write lock, else one of its read locks

@@ -23,6 +23,9 @@ public enum RWLockError: Error, Equatable, Sendable, CustomStringConvertible {
     case notHeld
     /// `upgrade()` was called without an upgradable hold.
     case notUpgradable
+    /// The calling thread holds the write lock and asked for the read or write lock with a wait:
+    /// it would wait for itself forever. Nothing changed; the write hold is still held.
+    case wouldDeadlock
     /// Every slot of the lock is taken by a live process.
     case tooManyProcesses(limit: Int)
     /// This process already holds the maximum number of concurrent read holds.
@@ -60,6 +63,8 @@ public enum RWLockError: Error, Equatable, Sendable, CustomStringConvertible {
             return "no lock named \(String(reflecting: name)) exists; create it with RWLock(name:)"
         case .notUpgradable:
             return "upgrade() needs an upgradable hold: take it with acquireUpgradable(); a plain read lock cannot be upgraded, because two readers upgrading at once would wait for each other forever"
+        case .wouldDeadlock:
+            return "this thread already holds the write lock and would wait for itself forever; release it first, or do the work under the hold it has"
         case .notHeld:
             return "release() called but this process holds neither a read nor a write lock; every release must match one acquisition"
         case let .tooManyProcesses(limit):

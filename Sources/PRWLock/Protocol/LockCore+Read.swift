@@ -21,10 +21,11 @@ extension LockCore {
         return false
     }
 
+    /// The deadline is made only when the lock is not had at once (see acquireWrite).
     @inline(__always)
-    func acquireRead(deadline: Deadline, isTry: Bool) throws(RWLockError) -> Bool {
+    func acquireRead(deadline: @autoclosure () -> Deadline, isTry: Bool) throws(RWLockError) -> Bool {
         if let me = fastSlot, tryEnterRead(me) { return true }
-        return try acquireReadSlow(deadline: deadline, isTry: isTry)
+        return try acquireReadSlow(deadline: deadline(), isTry: isTry)
     }
 
     @inline(never)
@@ -32,6 +33,7 @@ extension LockCore {
         let me = try currentSlot()
         if tryEnterRead(me) { return true }  // the first attempt of a child that just re-attached
         try checkReadHoldLimit(me)
+        if !isTry { try checkNotWaitingForItself(until: deadline) }
         if isTry {
             // One liveness check of the writer in the way, so that callers who only ever try are
             // not locked out forever by a dead writer.

@@ -32,20 +32,23 @@ extension LockCore {
         words.firstAttachedSlot(where: { cprwlock_load32(words.readers($0)) != 0 })
     }
 
+    /// The deadline is made only when the lock is not had at once: an uncontended timed
+    /// acquisition reads no clock.
     @inline(__always)
-    func acquireWrite(deadline: Deadline, isTry: Bool) throws(RWLockError) -> Bool {
+    func acquireWrite(deadline: @autoclosure () -> Deadline, isTry: Bool) throws(RWLockError) -> Bool {
         if let me = fastSlot {
             let attempt = tryEnterWrite(me)
             if attempt.granted { return true }
-            return try acquireWriteSlow(me, claimed: attempt.claimed, deadline: deadline, isTry: isTry)
+            return try acquireWriteSlow(me, claimed: attempt.claimed, deadline: deadline(), isTry: isTry)
         }
-        return try acquireWriteSlow(currentSlot(), claimed: false, deadline: deadline, isTry: isTry)
+        return try acquireWriteSlow(currentSlot(), claimed: false, deadline: deadline(), isTry: isTry)
     }
 
     @inline(never)
     private func acquireWriteSlow(_ me: Int, claimed: Bool, deadline: Deadline, isTry: Bool) throws(RWLockError) -> Bool {
         var clock = WaitClock(deadline: deadline)
         if claimed { return try drain(me, clock: &clock, isTry: isTry) }
+        if !isTry { try checkNotWaitingForItself(until: deadline) }
         _ = cprwlock_fetch_add32(words.waitingWriters(me), 1)
         CrashPoint.reach(.writeQueued)
         let started = Deadline.now()
@@ -168,6 +171,7 @@ extension LockCore {
         guard LockWord.owner(cprwlock_load32_relaxed(words.lock)) == UInt32(me + 1),
               cprwlock_exchange32(words.holdsWrite(me), 0) == 1
         else { return false }
+        writerThread.store(0, ordering: .relaxed)  // before W is given up: the next holder records itself
         CrashPoint.reach(.writeReleaseFlagCleared)
         if cprwlock_load32_relaxed(words.ownerDied) != 0 {
             cprwlock_store32(words.ownerDied, 0)  // this writer was told at acquisition and finished

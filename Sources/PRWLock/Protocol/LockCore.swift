@@ -3,6 +3,7 @@ import Glibc
 #endif
 import CPRWLockShim
 import Logging
+import Synchronization
 
 /// One participant of a shared lock: the protocol of docs/DESIGN.md run against one mapped
 /// segment from one process. `RWLock` is its public face.
@@ -20,6 +21,11 @@ final class LockCore: @unchecked Sendable {
     let bindingSlot: UnsafeMutablePointer<UInt32>
     /// Where recoveries (warning) and slow acquisitions (debug) are reported; never configured here.
     let logger: Logger?
+    /// The thread (cprwlock_thread_id) that took this participant's write hold through a blocking
+    /// API, or 0: recorded after the hold is had, cleared by every write release before W is given
+    /// up. Lets a thread that asks for the lock again while it holds the write lock get
+    /// `wouldDeadlock` instead of waiting for itself (see `checkNotWaitingForItself`).
+    let writerThread = Atomic<UInt>(0)
 
     /// An acquisition that waited longer than this is logged at debug level.
     static let slowAcquisitionNanoseconds: Int64 = 10_000_000
@@ -68,6 +74,25 @@ final class LockCore: @unchecked Sendable {
         cprwlock_binding_lock(binding)
         defer { cprwlock_binding_unlock(binding) }
         return body()
+    }
+
+    // MARK: - Self-deadlock
+
+    /// Records the calling thread as the write holder. Called by the thread-bound acquisitions
+    /// (the sync and C APIs) after they got the write lock; async acquisitions record nothing,
+    /// since a task's later code may run on any thread.
+    @inline(__always)
+    func noteWriterThread() {
+        writerThread.store(UInt(cprwlock_thread_id()), ordering: .relaxed)
+    }
+
+    /// Throws `wouldDeadlock` when the calling thread holds this participant's write lock and
+    /// `deadline` is still ahead: the wait for the read or write lock would be a wait for itself.
+    /// Only waits call it, on their slow path; a try, or a zero timeout, just fails (timedOut).
+    func checkNotWaitingForItself(until deadline: Deadline) throws(RWLockError) {
+        if writerThread.load(ordering: .relaxed) == UInt(cprwlock_thread_id()) && holdsWrite && !deadline.hasPassed() {
+            throw .wouldDeadlock
+        }
     }
 
     // MARK: - Own slot

@@ -18,6 +18,11 @@ struct Deadline {
         self.nanoseconds = overflow ? .max : sum
     }
 
+    /// `nanoseconds` from now; a negative count means never (the C interface's timeouts).
+    init(timeoutNanoseconds nanoseconds: Int64) {
+        self = nanoseconds < 0 ? .never : Deadline(after: .nanoseconds(nanoseconds))
+    }
+
     /// `duration` in whole nanoseconds (rounded up, so a wait is never shorter than asked),
     /// clamped to 0...Int64.max.
     static func saturatingNanoseconds(_ duration: Duration) -> Int64 {
