@@ -513,14 +513,26 @@ Lock_get_previous_writer_died(LockObject *self, void *closure)
 
 /* ---- Context managers: lock.reader_lock(timeout) / lock.writer_lock(timeout) ---------------- */
 
+/* A `with` statement looks up __enter__ and __exit__ on the type and calls them. Bound methods would
+ * cost an allocation each; instead both attributes are getters that return the hold itself, which
+ * is callable: called with no argument it enters, with three it exits. `with` cannot tell the
+ * difference, and an uncontended `with lock.reader_lock():` costs about what the two bare calls
+ * cost. Holds are recycled through a small free list. */
 typedef struct {
     PyObject_HEAD
+    vectorcallfunc vectorcall;
     LockObject *owner;
     int64_t timeout_ns;
     char write;
     char held;
     char previous_writer_died;
 } HoldObject;
+
+#define HOLD_FREE_MAX 16
+static HoldObject *hold_free_list[HOLD_FREE_MAX];
+static int hold_free_count;
+
+static PyObject *Hold_vectorcall(PyObject *callable, PyObject *const *args, size_t nargsf, PyObject *kwnames);
 
 static PyObject *
 make_hold(LockObject *self, int write, const char *name, PyObject *const *args, Py_ssize_t nargs,
@@ -532,10 +544,17 @@ make_hold(LockObject *self, int write, const char *name, PyObject *const *args, 
             return NULL;
         }
     }
-    HoldObject *hold = PyObject_New(HoldObject, &HoldType);
-    if (hold == NULL) {
-        return NULL;
+    HoldObject *hold;
+    if (hold_free_count > 0) {
+        hold = hold_free_list[--hold_free_count];
+        PyObject_Init((PyObject *)hold, &HoldType);
+    } else {
+        hold = PyObject_New(HoldObject, &HoldType);
+        if (hold == NULL) {
+            return NULL;
+        }
     }
+    hold->vectorcall = Hold_vectorcall;
     Py_INCREF(self);
     hold->owner = self;
     hold->timeout_ns = timeout_ns;
@@ -561,6 +580,10 @@ static void
 Hold_dealloc(HoldObject *self)
 {
     Py_CLEAR(self->owner);
+    if (hold_free_count < HOLD_FREE_MAX && Py_TYPE(self) == &HoldType) {
+        hold_free_list[hold_free_count++] = self;
+        return;
+    }
     PyObject_Del(self);
 }
 
@@ -606,6 +629,29 @@ Hold_exit(HoldObject *self, PyObject *const *args, Py_ssize_t nargs)
 }
 
 static PyObject *
+Hold_vectorcall(PyObject *callable, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+{
+    Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
+    if (kwnames == NULL || PyTuple_GET_SIZE(kwnames) == 0) {
+        if (nargs == 0) {
+            return Hold_enter((HoldObject *)callable, NULL);
+        }
+        if (nargs == 3) {
+            return Hold_exit((HoldObject *)callable, args, nargs);
+        }
+    }
+    PyErr_SetString(PyExc_TypeError, "a hold is entered with __enter__() and left with __exit__(type, value, traceback)");
+    return NULL;
+}
+
+static PyObject *
+Hold_get_self(PyObject *self, void *closure)
+{
+    Py_INCREF(self);
+    return self;
+}
+
+static PyObject *
 Hold_repr(HoldObject *self)
 {
     return PyUnicode_FromFormat("<swift_prwlock %s hold, %s%s>", self->write ? "write" : "read",
@@ -633,12 +679,11 @@ Hold_get_lock(HoldObject *self, void *closure)
 
 static PyGetSetDef Hold_getset[] = {
     {"lock", (getter)Hold_get_lock, NULL, "The RWLock this hold is on.", NULL},
-    {NULL},
-};
-
-static PyMethodDef Hold_methods[] = {
-    {"__enter__", (PyCFunction)Hold_enter, METH_NOARGS, "Acquires the lock; raises LockTimeoutError (a ValueError) when not had in time."},
-    {"__exit__", (PyCFunction)(void (*)(void))Hold_exit, METH_FASTCALL, "Releases the hold acquired by __enter__."},
+    {"__enter__", (getter)Hold_get_self, NULL,
+     "The hold itself: calling it with no argument acquires the lock (LockTimeoutError, a ValueError, when not had "
+     "in time) and returns the hold.", NULL},
+    {"__exit__", (getter)Hold_get_self, NULL,
+     "The hold itself: calling it with (type, value, traceback) releases the hold __enter__ acquired.", NULL},
     {NULL},
 };
 
@@ -647,10 +692,11 @@ static PyTypeObject HoldType = {
     .tp_name = "swift_prwlock.Hold",
     .tp_doc = "A context manager returned by RWLock.reader_lock() and RWLock.writer_lock().",
     .tp_basicsize = sizeof(HoldObject),
-    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_VECTORCALL,
     .tp_dealloc = (destructor)Hold_dealloc,
     .tp_repr = (reprfunc)Hold_repr,
-    .tp_methods = Hold_methods,
+    .tp_vectorcall_offset = offsetof(HoldObject, vectorcall),
+    .tp_call = PyVectorcall_Call,
     .tp_members = Hold_members,
     .tp_getset = Hold_getset,
 };
