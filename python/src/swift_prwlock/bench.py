@@ -4,8 +4,9 @@ Compares, in one run, swift_prwlock with whichever of prwlock (pthread_rwlock th
 filelock's ReadWriteLock (SQLite) and fasteners' InterProcessReaderWriterLock (fcntl) are
 installed (`pip install 'swift-prwlock[bench]'` brings the versions measured in the README):
 
-- read pair, write pair: one uncontended acquire + release, the median of several timed loops;
-  for swift_prwlock also the `with lock.reader_lock():` / `with lock.writer_lock():` forms;
+- read pair, write pair: one uncontended acquire + release written as a user writes it
+  (`lock.acquire_read(); lock.release()`), the median of several timed loops; for swift_prwlock
+  also `with lock.reader_lock(): pass` and `with lock.writer_lock(): pass`;
 - writer's longest wait beside 2 readers: two reader processes keep overlapping read holds of
   2 ms; a writer asks for the lock TRIES times with a cap of CAP seconds each; "starved (k of n)"
   when k of its tries hit the cap;
@@ -28,6 +29,7 @@ import sys
 import tempfile
 import threading
 import time
+import timeit
 from importlib import metadata
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
@@ -42,6 +44,8 @@ class Library:
     title = ""
     distribution = ""
     context = "spawn"
+    read_statement = ""
+    write_statement = ""
 
     def available(self) -> bool:
         try:
@@ -95,6 +99,9 @@ class Ours(Library):
     def make(self, path: str) -> Any:
         return self.module().RWLock()
 
+    read_statement = "lock.acquire_read(); lock.release()"
+    write_statement = "lock.acquire_write(); lock.release()"
+
     def read_pair(self, lock: Any) -> Tuple[Callable[[], Any], Callable[[], Any]]:
         return lock.acquire_read, lock.release
 
@@ -139,6 +146,9 @@ class Filelock(Library):
     def child_lock(self, token: Any) -> Any:
         return self.make(token)
 
+    read_statement = "lock.acquire_read(); lock.release()"
+    write_statement = "lock.acquire_write(); lock.release()"
+
     def read_pair(self, lock: Any) -> Tuple[Callable[[], Any], Callable[[], Any]]:
         return lock.acquire_read, lock.release
 
@@ -178,6 +188,9 @@ class Fasteners(Library):
     def child_lock(self, token: Any) -> Any:
         return self.make(token)
 
+    read_statement = "lock.acquire_read_lock(); lock.release_read_lock()"
+    write_statement = "lock.acquire_write_lock(); lock.release_write_lock()"
+
     def read_pair(self, lock: Any) -> Tuple[Callable[[], Any], Callable[[], Any]]:
         return lock.acquire_read_lock, lock.release_read_lock
 
@@ -205,37 +218,12 @@ def release_read(library: Library, lock: Any) -> None:
 # ---- uncontended pairs ----------------------------------------------------------------------------
 
 
-def time_pairs(acquire: Callable[[], Any], release: Callable[[], Any], count: int, rounds: int) -> float:
-    """The median over `rounds` loops of `count` pairs, in seconds per pair."""
-    results = []
-    for _ in range(rounds):
-        start = time.perf_counter()
-        for _ in range(count):
-            acquire()
-            release()
-        results.append((time.perf_counter() - start) / count)
-    return statistics.median(results)
-
-
-def time_with(context: Callable[[], Any], count: int, rounds: int) -> float:
-    results = []
-    for _ in range(rounds):
-        start = time.perf_counter()
-        for _ in range(count):
-            with context():
-                pass
-        results.append((time.perf_counter() - start) / count)
-    return statistics.median(results)
-
-
-def time_empty(count: int, rounds: int) -> float:
-    """What the loop itself costs, with two calls of a builtin that does nothing."""
-    noop = int
-    return time_pairs(noop, noop, count, rounds)
-
-
-def pair_count(seconds_per_pair_estimate: float, budget: float) -> int:
-    return max(20, int(budget / seconds_per_pair_estimate))
+def time_statement(statement: str, lock: Any, rounds: int, budget: float) -> float:
+    """Seconds per execution of `statement` (as a user writes it, `lock` a local name): the median
+    of `rounds` timed loops sized to take about `budget` seconds each."""
+    timer = timeit.Timer(statement, globals={"lock": lock})
+    count = max(20, int(budget / max(timer.timeit(20) / 20, 1e-9)))
+    return statistics.median(timer.repeat(rounds, count)) / count
 
 
 # ---- writer beside two readers --------------------------------------------------------------------
@@ -327,6 +315,8 @@ def recovery_after_kill(library: Library, lock: Any, path: str, cap: float) -> O
 
 def microseconds(seconds: float) -> str:
     us = seconds * 1e6
+    if us < 1:
+        return f"{us * 1000:.0f} ns"
     if us < 10:
         return f"{us:.2f} µs"
     if us < 100:
@@ -343,19 +333,13 @@ def measure(library: Library, args: argparse.Namespace, directory: str) -> Dict[
     path = os.path.join(directory, library.key)
     lock = library.make(path)
     row: Dict[str, Any] = {"library": library.title, "version": library.version()}
-    acquire, release = library.read_pair(lock)
-    acquire()
-    release()
-    probe = time_pairs(acquire, release, 20, 1)
-    count = pair_count(probe, 0.05 if args.quick else 0.3)
-    rounds = 3 if args.quick else 7
-    row["read"] = time_pairs(acquire, release, count, rounds)
-    acquire, release = library.write_pair(lock)
-    row["write"] = time_pairs(acquire, release, count, rounds)
+    budget = 0.05 if args.quick else 0.25
+    rounds = 3 if args.quick else 9
+    row["read"] = time_statement(library.read_statement, lock, rounds, budget)
+    row["write"] = time_statement(library.write_statement, lock, rounds, budget)
     if library.key == "ours":
-        row["with_read"] = time_with(lock.reader_lock, count, rounds)
-        row["with_write"] = time_with(lock.writer_lock, count, rounds)
-        row["loop"] = time_empty(count, rounds)
+        row["with_read"] = time_statement("with lock.reader_lock():\n    pass", lock, rounds, budget)
+        row["with_write"] = time_statement("with lock.writer_lock():\n    pass", lock, rounds, budget)
     print(f"  {library.title}: pairs measured", file=sys.stderr, flush=True)
     row["writer_wait"] = writer_beside_readers(library, lock, path, args.tries, args.cap)
     print(f"  {library.title}: writer beside readers measured", file=sys.stderr, flush=True)
@@ -417,8 +401,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         print()
         print(f"swift_prwlock `with lock.reader_lock():` {microseconds(ours['with_read'])} "
               f"({ours['with_read'] / ours['read']:.2f}× the bare pair), `with lock.writer_lock():` "
-              f"{microseconds(ours['with_write'])} ({ours['with_write'] / ours['write']:.2f}×); "
-              f"the timing loop itself costs {microseconds(ours['loop'])} a pair")
+              f"{microseconds(ours['with_write'])} ({ours['with_write'] / ours['write']:.2f}×)")
         for row in rows:
             if row is ours:
                 continue
