@@ -233,7 +233,7 @@ def reader_loop(key: str, token: Any, stop: Any, ready: Any) -> None:
     library = LIBRARIES[key]
     lock = library.child_lock(token)
     ready.set()
-    while not stop.is_set():
+    while not stop.value:  # shared memory read: the readers are out of the lock only for an instant
         if library.acquire_read(lock, 5.0):
             time.sleep(0.002)
             release_read(library, lock)
@@ -242,7 +242,7 @@ def reader_loop(key: str, token: Any, stop: Any, ready: Any) -> None:
 def writer_beside_readers(library: Library, lock: Any, path: str, tries: int, cap: float) -> Tuple[float, int]:
     """Returns (longest wait of the tries that got in, tries that hit the cap)."""
     context = multiprocessing.get_context(library.context)
-    stop = context.Event()
+    stop = context.RawValue("b", 0)
     readers = []
     for _ in range(2):
         ready = context.Event()
@@ -265,7 +265,7 @@ def writer_beside_readers(library: Library, lock: Any, path: str, tries: int, ca
                 starved += 1
             time.sleep(0.02)
     finally:
-        stop.set()  # the readers leave between holds: a killed reader would wedge prwlock's lock
+        stop.value = 1  # the readers leave between holds: a killed reader would wedge prwlock's lock
         for process, _ in readers:
             process.join(30)
             if process.is_alive():
