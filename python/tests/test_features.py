@@ -324,3 +324,37 @@ def test_timeout_error_is_value_error_and_timeout_error(lock):
     assert isinstance(raised.value, ValueError) and isinstance(raised.value, TimeoutError)
     other.release()
     other.close()
+
+
+INTERRUPTED_WAITER = """
+import sys, time
+from swift_prwlock import RWLock
+lock = RWLock.from_handle(sys.argv[1])
+print("waiting", flush=True)
+start = time.monotonic()
+try:
+    lock.acquire_write() if sys.argv[2] == "write" else lock.acquire_read()
+    print("acquired", flush=True)
+except KeyboardInterrupt:
+    status = lock.status()
+    print(f"interrupted waiting_writers={status.waiting_writers} waiting_readers={status.waiting_readers}", flush=True)
+    try:
+        lock.release()
+        print("held something", flush=True)
+    except ValueError:
+        print("holds nothing", flush=True)
+"""
+
+
+@pytest.mark.parametrize("mode", ["write", "read"])
+def test_ctrl_c_interrupts_a_wait_without_a_limit(lock, spawn_child, mode):
+    lock.acquire_write()
+    waiter = spawn_child([sys.executable, "-c", INTERRUPTED_WAITER, lock.handle, mode])
+    assert waiter.line() == "waiting"
+    key = "waiting_writers" if mode == "write" else "waiting_readers"
+    assert wait_until(lambda: getattr(lock.status(), key) >= 1)
+    waiter.process.send_signal(signal.SIGINT)
+    assert waiter.line(10) == "interrupted waiting_writers=0 waiting_readers=0"
+    assert waiter.line() == "holds nothing"
+    assert waiter.wait() == 0
+    lock.release()

@@ -18,6 +18,7 @@
 
 #include <math.h>
 #include <stdint.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <prwlock.h>
@@ -308,24 +309,76 @@ Lock_open_handle(LockObject *self, PyObject *args)
     return adopt(self, lock);
 }
 
+/* How long one wait with the GIL released lasts at most: between two, signal handlers run (Ctrl-C
+ * raises KeyboardInterrupt in a waiting main thread, as threading.Lock.acquire does). A writer
+ * that waits again after a slice queues again at once; readers that came in between go first. */
+#define WAIT_SLICE_NS 100000000LL
+
+/* The return of acquire() when a signal handler raised: the exception is set, nothing is held. */
+#define ACQUIRE_RAISED (-1)
+
+static int64_t
+monotonic_ns(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (int64_t)now.tv_sec * 1000000000LL + now.tv_nsec;
+}
+
+/* The wait after a failed try: slices of at most WAIT_SLICE_NS with the GIL released, signal
+ * handlers run between them, until the lock is had, the deadline passes, or an error. */
+static int
+wait_for_lock(LockObject *self, int write, int64_t timeout_ns)
+{
+    pid_t pid = getpid();
+    if (self->waiting_pid != pid) {
+        self->waiting_pid = pid;
+        self->waiting = 0;
+    }
+    int64_t deadline = -1;
+    if (timeout_ns > 0) {
+        int64_t now = monotonic_ns();
+        deadline = timeout_ns > INT64_MAX - now ? -1 : now + timeout_ns;
+    }
+    prwlock_t *lock = self->lock;
+    int rc;
+    self->waiting++;
+    for (;;) {
+        int64_t slice = WAIT_SLICE_NS;
+        if (deadline >= 0) {
+            int64_t left = deadline - monotonic_ns();
+            if (left <= 0) {
+                rc = ETIMEDOUT;
+                break;
+            }
+            if (left < slice) {
+                slice = left;
+            }
+        }
+        Py_BEGIN_ALLOW_THREADS
+        rc = write ? prwlock_acquire_write(lock, slice) : prwlock_acquire_read(lock, slice);
+        Py_END_ALLOW_THREADS
+        if (rc != ETIMEDOUT) {
+            break;
+        }
+        if (PyErr_CheckSignals() < 0) {
+            rc = ACQUIRE_RAISED;
+            break;
+        }
+    }
+    self->waiting--;
+    return rc;
+}
+
 /* The acquire path: a non-blocking try with the GIL held (an uncontended acquire costs no more),
- * then, only if the lock is busy and the caller will wait, the real wait with the GIL released. */
+ * then, only if the lock is busy and the caller will wait, the wait with the GIL released.
+ * Returns libprwlock's code, or ACQUIRE_RAISED with an exception set. */
 static inline int
 acquire(LockObject *self, int write, int64_t timeout_ns)
 {
     int rc = write ? prwlock_acquire_write(self->lock, 0) : prwlock_acquire_read(self->lock, 0);
     if (rc == ETIMEDOUT && timeout_ns != 0) {
-        pid_t pid = getpid();
-        if (self->waiting_pid != pid) {
-            self->waiting_pid = pid;
-            self->waiting = 0;
-        }
-        self->waiting++;
-        prwlock_t *lock = self->lock;
-        Py_BEGIN_ALLOW_THREADS
-        rc = write ? prwlock_acquire_write(lock, timeout_ns) : prwlock_acquire_read(lock, timeout_ns);
-        Py_END_ALLOW_THREADS
-        self->waiting--;
+        rc = wait_for_lock(self, write, timeout_ns);
     }
     return rc;
 }
@@ -334,6 +387,9 @@ acquire(LockObject *self, int write, int64_t timeout_ns)
 static inline PyObject *
 bool_result(int rc)
 {
+    if (rc == ACQUIRE_RAISED) {
+        return NULL;
+    }
     if (rc == 0 || rc == EOWNERDEAD) {
         Py_RETURN_TRUE;
     }
@@ -373,6 +429,9 @@ Lock_acquire_code(LockObject *self, PyObject *args)
         return NULL;
     }
     int rc = acquire(self, write, (int64_t)timeout_ns);
+    if (rc == ACQUIRE_RAISED) {
+        return NULL;
+    }
     if (rc == 0 || rc == EOWNERDEAD || rc == ETIMEDOUT) {
         return PyLong_FromLong(rc);
     }
@@ -602,6 +661,9 @@ Hold_enter(HoldObject *self, PyObject *unused)
         return NULL;
     }
     int rc = acquire(owner, self->write, self->timeout_ns);
+    if (rc == ACQUIRE_RAISED) {
+        return NULL;
+    }
     if (rc == 0 || rc == EOWNERDEAD) {
         self->held = 1;
         self->previous_writer_died = rc == EOWNERDEAD;
