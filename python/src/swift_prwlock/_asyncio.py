@@ -150,7 +150,7 @@ async def acquire_async(lock: Any, write: bool, timeout: Optional[float]) -> Opt
     """Acquires without blocking the loop. Returns 0 or EOWNERDEAD when had, None when the timeout
     passed; raises what the blocking acquire raises."""
     timeout_ns = _native.timeout_ns(timeout)
-    code = lock._acquire_code(write, 0)
+    code = int(lock._acquire_code(write, 0))
     if code != errno.ETIMEDOUT:
         return code
     if timeout_ns == 0:
@@ -161,4 +161,5 @@ async def acquire_async(lock: Any, write: bool, timeout: Optional[float]) -> Opt
     future.add_done_callback(wait.on_done)
     deadline = None if timeout_ns < 0 else time.monotonic() + timeout_ns / 1e9
     _waiters.submit(lambda: _wait_job(lock, write, deadline, wait, loop, future))
-    return await future
+    result: Optional[int] = await future
+    return result
