@@ -101,7 +101,11 @@ def test_hundred_waiters_cancelled_or_served_while_the_loop_keeps_its_timer(lock
 
         timer_task = asyncio.create_task(timer())
         tasks = [asyncio.create_task(task(i)) for i in range(100)]
-        await asyncio.sleep(0.5)
+        await asyncio.sleep(0.2)
+        waiting_from = time.monotonic()
+        await asyncio.sleep(1.0)
+        waiting_ticks = sum(1 for t in ticks if t >= waiting_from)
+        assert waiting_ticks >= 10, f"the timer ran {waiting_ticks} times in 1 s while 100 tasks waited"
         assert not any(t.done() for t in tasks), "a task got the lock while another process held it"
         for t in tasks[::5] + tasks[1::5]:  # 40 cancelled while they wait
             t.cancel()
@@ -119,7 +123,9 @@ def test_hundred_waiters_cancelled_or_served_while_the_loop_keeps_its_timer(lock
     assert len(cancelled) == 40 and len(served) == 60, results
     assert inside["overlaps"] == 0
     gaps = [b - a for a, b in zip(ticks, ticks[1:])]
-    assert len(ticks) > 50 and max(gaps) < 0.5, f"the loop stalled for {max(gaps):.3f} s"
+    # a wait that blocked the loop would stall it for as long as the other process holds the lock
+    # (1.5 s); a busy machine may delay it briefly
+    assert max(gaps) < 1.0, f"the loop stalled for {max(gaps):.3f} s"
     assert holder.line() == "released"
     assert_free(lock)
 

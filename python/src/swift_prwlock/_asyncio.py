@@ -11,7 +11,7 @@ a hold it acquires for a cancelled task is released, on the loop's thread when t
 running (the decision "deliver or release" is taken there, so a cancellation cannot slip between),
 else on the waiter thread. Nothing stays held.
 
-Waiter threads are daemon threads, started when no idle one is there and ended after
+Waiter threads are daemon threads (started with _thread, which does not wait for them to run), started when no idle one is there and ended after
 ``_IDLE_EXIT`` seconds without work, so a process with waits in flight still exits.
 """
 
@@ -21,6 +21,7 @@ import asyncio
 import collections
 import errno
 import os
+import _thread
 import threading
 import time
 from typing import Any, Callable, Deque, Optional
@@ -49,8 +50,10 @@ class _WaiterThreads:
                 self._jobs.append(job)
                 self._condition.notify()
                 return
-        thread = threading.Thread(target=self._work, args=(job,), name="swift_prwlock waiter", daemon=True)
-        thread.start()
+        # _thread, not threading.Thread: Thread.start() waits until the new thread runs, which
+        # on a busy machine blocks the event loop for milliseconds per waiter. These threads are
+        # daemons in effect: nothing joins them at exit.
+        _thread.start_new_thread(self._work, (job,))
 
     def _work(self, job: Callable[[], None]) -> None:
         while True:

@@ -325,8 +325,45 @@ monotonic_ns(void)
     return (int64_t)now.tv_sec * 1000000000LL + now.tv_nsec;
 }
 
-/* The wait after a failed try: slices of at most WAIT_SLICE_NS with the GIL released, signal
- * handlers run between them, until the lock is had, the deadline passes, or an error. */
+static PyObject *main_thread_function; /* threading.main_thread */
+
+/* 1 on the main thread (the one Python runs signal handlers on), 0 elsewhere, -1 with an
+ * exception set. Asked of threading each time: right after fork() too. Only waits ask. */
+static int
+is_main_thread(void)
+{
+    if (main_thread_function == NULL) {
+        PyObject *threading = PyImport_ImportModule("threading");
+        if (threading == NULL) {
+            return -1;
+        }
+        main_thread_function = PyObject_GetAttrString(threading, "main_thread");
+        Py_DECREF(threading);
+        if (main_thread_function == NULL) {
+            return -1;
+        }
+    }
+    PyObject *main_thread = PyObject_CallNoArgs(main_thread_function);
+    if (main_thread == NULL) {
+        return -1;
+    }
+    PyObject *ident = PyObject_GetAttrString(main_thread, "ident");
+    Py_DECREF(main_thread);
+    if (ident == NULL) {
+        return -1;
+    }
+    unsigned long main_ident = PyLong_AsUnsignedLong(ident);
+    Py_DECREF(ident);
+    if (main_ident == (unsigned long)-1 && PyErr_Occurred()) {
+        PyErr_Clear();
+        return 1; /* no ident yet: slice, to be safe */
+    }
+    return main_ident == PyThread_get_thread_ident();
+}
+
+/* The wait after a failed try, with the GIL released: on the main thread in slices of at most
+ * WAIT_SLICE_NS with signal handlers run between them, elsewhere in one piece; until the lock is
+ * had, the deadline passes, or an error. */
 static int
 wait_for_lock(LockObject *self, int write, int64_t timeout_ns)
 {
@@ -340,18 +377,23 @@ wait_for_lock(LockObject *self, int write, int64_t timeout_ns)
         int64_t now = monotonic_ns();
         deadline = timeout_ns > INT64_MAX - now ? -1 : now + timeout_ns;
     }
+    /* Only the main thread runs signal handlers: other threads wait in one piece. */
+    int sliced = is_main_thread();
+    if (sliced < 0) {
+        return ACQUIRE_RAISED;
+    }
     prwlock_t *lock = self->lock;
     int rc;
     self->waiting++;
     for (;;) {
-        int64_t slice = WAIT_SLICE_NS;
+        int64_t slice = sliced ? WAIT_SLICE_NS : (timeout_ns < 0 ? -1 : timeout_ns);
         if (deadline >= 0) {
             int64_t left = deadline - monotonic_ns();
             if (left <= 0) {
                 rc = ETIMEDOUT;
                 break;
             }
-            if (left < slice) {
+            if (slice < 0 || left < slice) {
                 slice = left;
             }
         }
