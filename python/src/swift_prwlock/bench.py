@@ -5,7 +5,7 @@ filelock's ReadWriteLock (SQLite) and fasteners' InterProcessReaderWriterLock (f
 installed (`pip install 'swift-prwlock[bench]'` brings the versions measured in the README):
 
 - read pair, write pair: one uncontended acquire + release written as a user writes it
-  (`lock.acquire_read(); lock.release()`), the median of several timed loops; for swift_prwlock
+  (`lock.acquire_read(); lock.release()`), the best of several timed loops; for swift_prwlock
   also `with lock.reader_lock(): pass` and `with lock.writer_lock(): pass`;
 - writer's longest wait beside 2 readers: two reader processes keep overlapping read holds of
   2 ms; a writer asks for the lock TRIES times with a cap of CAP seconds each; "starved (k of n)"
@@ -24,7 +24,6 @@ import argparse
 import multiprocessing
 import os
 import signal
-import statistics
 import sys
 import tempfile
 import threading
@@ -219,11 +218,12 @@ def release_read(library: Library, lock: Any) -> None:
 
 
 def time_statement(statement: str, lock: Any, rounds: int, budget: float) -> float:
-    """Seconds per execution of `statement` (as a user writes it, `lock` a local name): the median
-    of `rounds` timed loops sized to take about `budget` seconds each."""
+    """Seconds per execution of `statement` (as a user writes it, `lock` a global name): the best
+    of `rounds` timed loops sized to take about `budget` seconds each (the best, as timeit advises:
+    the others measure the machine's other work too)."""
     timer = timeit.Timer(statement, globals={"lock": lock})
     count = max(20, int(budget / max(timer.timeit(20) / 20, 1e-9)))
-    return statistics.median(timer.repeat(rounds, count)) / count
+    return min(timer.repeat(rounds, count)) / count
 
 
 # ---- writer beside two readers --------------------------------------------------------------------
@@ -388,7 +388,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             rows.append(measure(library, args, directory))
 
     print(f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs; pair = uncontended acquire + release "
-          f"(median of timed loops); writer beside 2 readers: {args.tries} tries, cap {args.cap:g} s; "
+          f"(best of timed loops); writer beside 2 readers: {args.tries} tries, cap {args.cap:g} s; "
           f"SIGKILL → next acquire: {args.kills} kills")
     print()
     print("| library | read pair | write pair | writer's longest wait beside 2 readers | SIGKILLed holder → next acquire |")
