@@ -358,3 +358,40 @@ def test_ctrl_c_interrupts_a_wait_without_a_limit(lock, spawn_child, mode):
     assert waiter.line() == "holds nothing"
     assert waiter.wait() == 0
     lock.release()
+
+
+def test_a_forked_child_dropping_its_copy_leaves_the_parents_hold_alone(lock):
+    if "fork" not in multiprocessing.get_all_start_methods():
+        pytest.skip("no fork here")
+    lock.acquire_write()
+    pid = os.fork()
+    if pid == 0:  # the child drops its copy (the library closes it) and exits normally
+        code = 0
+        try:
+            other = RWLock.from_handle(lock.handle)
+            if other.try_acquire_read():
+                code = 1
+            other.close()
+            del other
+            lock.close()
+        except BaseException:
+            code = 3
+        os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.WEXITSTATUS(status) == 0
+    probe = RWLock.from_handle(lock.handle)
+    assert probe.try_acquire_read() is False  # the parent still holds write
+    assert lock.previous_writer_died is False
+    lock.release()
+    assert probe.try_acquire_write() is True
+    probe.release()
+    probe.close()
+
+
+def test_many_tasks_do_not_use_up_the_lock_s_process_slots(lock):
+    """Each task unpickles its own lock object, a participant of the lock; closed when the task's
+    object goes, it gives its slot back (a lock has 128)."""
+    assert lock.status().capacity < 300
+    with multiprocessing.get_context("spawn").Pool(2) as pool:
+        results = [pool.apply_async(children.timed, (lock, "read", 5)) for _ in range(300)]
+        assert all(r.get(timeout=120) for r in results)
