@@ -99,7 +99,7 @@ import Testing
         let name = uniqueLockName()
         let lock = try RWLock(name: name)
         defer { try? RWLock.remove(name: name) }
-        let run = try Run(["run", "--write", name, "--", "sh", "-c", "trap 'exit 42' TERM; sleep 20 & wait"])
+        let run = try Run(["run", "--write", name, "--", "sh", "-c", "trap 'exit 42' TERM; sleep 20 >/dev/null 2>&1 & wait"])
         try waitUntilHeld(lock)
         usleep(100_000)
         kill(run.process.processIdentifier, SIGTERM)
@@ -118,6 +118,94 @@ import Testing
         _ = run.finish()
         let next = try prwlock(["run", "--write", "--timeout", "10", name, "--", "true"])
         #expect(next.status == 0, "\(next.stderr)")
+    }
+
+    /// Leaves `name` with the owner-died notice the real way: a `prwlock run --write` holder is
+    /// SIGKILLed while its command runs. The notice is set once someone recovers the hold.
+    func killAWriterMidWrite(_ name: String, _ lock: RWLock) throws {
+        let run = try Run(["run", "--write", name, "--", "sleep", "30"])
+        try waitUntilHeld(lock)
+        kill(run.process.processIdentifier, SIGKILL)
+        _ = run.finish()
+    }
+
+    /// `status --json`'s previousWriterDied.
+    func noticeIsSet(_ name: String) throws -> Bool {
+        let json = try prwlock(["status", name, "--json"])
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any], "\(json)")
+        return try #require(object["previousWriterDied"] as? Bool, "\(object)")
+    }
+
+    /// The command prints what it was told; `exit` is its status.
+    func toldRun(_ name: String, _ extra: [String] = [], exit: Int = 0) throws -> (status: Int32, stdout: String, stderr: String) {
+        try prwlock(["run", "--write", "--timeout", "20"] + extra + [name, "--", "sh", "-c", "echo told=$PRWLOCK_PREVIOUS_WRITER_DIED; exit \(exit)"])
+    }
+
+    @Test func aWriterKilledUnderRunIsToldToTheNextCommandWhichClearsTheNoticeBySucceeding() throws {
+        let name = uniqueLockName()
+        let lock = try RWLock(name: name)
+        defer { try? RWLock.remove(name: name) }
+        #expect(try toldRun(name).stdout == "told=0\n")
+        try killAWriterMidWrite(name, lock)
+
+        // Told, and it fails: the notice stays for the next writer.
+        let failed = try toldRun(name, exit: 3)
+        #expect(failed.status == 3)
+        #expect(failed.stdout == "told=1\n")
+        #expect(failed.stderr.contains("previous writer of '\(name)' died"), "\(failed.stderr)")
+        #expect(failed.stderr.contains("the notice stays"), "\(failed.stderr)")
+        #expect(try noticeIsSet(name))
+
+        // A reader is told too, and its release leaves the notice alone.
+        let reader = try prwlock(["run", "--read", "--timeout", "20", name, "--", "sh", "-c", "echo told=$PRWLOCK_PREVIOUS_WRITER_DIED"])
+        #expect(reader.status == 0 && reader.stdout == "told=1\n", "\(reader)")
+        #expect(try noticeIsSet(name))
+
+        // Told, and it succeeds: it repaired the data, so the notice is cleared.
+        let repaired = try toldRun(name)
+        #expect(repaired.status == 0 && repaired.stdout == "told=1\n", "\(repaired)")
+        #expect(try noticeIsSet(name) == false)
+        let after = try toldRun(name)
+        #expect(after.stdout == "told=0\n" && after.stderr.isEmpty, "\(after)")
+    }
+
+    @Test func failIfWriterDiedRunsNothingAndKeepsTheNotice() throws {
+        let name = uniqueLockName()
+        let lock = try RWLock(name: name)
+        defer { try? RWLock.remove(name: name) }
+        #expect(try toldRun(name, ["--fail-if-writer-died"]).status == 0)  // nobody died: runs as usual
+        try killAWriterMidWrite(name, lock)
+        let refused = try toldRun(name, ["--fail-if-writer-died"])
+        #expect(refused.status == 65, "\(refused)")
+        #expect(refused.stdout.isEmpty, "the command must not run: \(refused.stdout)")
+        #expect(refused.stderr.contains("died"), "\(refused.stderr)")
+        #expect(try noticeIsSet(name))
+        #expect(try lock.tryAcquireWrite())  // the hold was let go at once
+        try lock.releaseWrite()
+    }
+
+    @Test func aRepairRunsFirstAndOnlyItsSuccessClearsTheNotice() throws {
+        let name = uniqueLockName()
+        let lock = try RWLock(name: name)
+        defer { try? RWLock.remove(name: name) }
+        // Nobody died: the repair does not run.
+        let plain = try toldRun(name, ["--repair", "echo repairing"])
+        #expect(plain.status == 0 && plain.stdout == "told=0\n", "\(plain)")
+        try killAWriterMidWrite(name, lock)
+
+        // A repair that fails: its status, the command not run, the notice kept.
+        let failed = try toldRun(name, ["--repair", "echo repair=$PRWLOCK_PREVIOUS_WRITER_DIED; exit 4"])
+        #expect(failed.status == 4, "\(failed)")
+        #expect(failed.stdout == "repair=1\n", "\(failed)")
+        #expect(failed.stderr.contains("repair failed"), "\(failed.stderr)")
+        #expect(try noticeIsSet(name))
+
+        // A repair that succeeds: then the command, as an ordinary writer, and the notice is gone
+        // even though the command fails.
+        let repaired = try toldRun(name, ["--repair", "echo repair=$PRWLOCK_PREVIOUS_WRITER_DIED"], exit: 5)
+        #expect(repaired.status == 5, "\(repaired)")
+        #expect(repaired.stdout == "repair=1\ntold=0\n", "\(repaired)")
+        #expect(try noticeIsSet(name) == false)
     }
 
     @Test func statusAndListInBothFormats() throws {
@@ -151,6 +239,12 @@ import Testing
     @Test func badUsageIsExplained() throws {
         let both = try prwlock(["run", "--read", "--write", "x", "--", "true"])
         #expect(both.status != 0 && both.stderr.contains("--read or --write"))
+        let typo = try prwlock(["run", "--wrte", "x", "--", "true"])
+        #expect(typo.status != 0 && typo.stderr.contains("--wrte") && !typo.stderr.contains("--read or --write"), "\(typo.stderr)")
+        let negative = try prwlock(["run", "--write", "--timeout", "-1", "x", "--", "true"])
+        #expect(negative.status != 0 && negative.stderr.contains("0 or more"), "\(negative.stderr)")
+        let readRepair = try prwlock(["run", "--read", "--repair", "true", "x", "--", "true"])
+        #expect(readRepair.status != 0 && readRepair.stderr.contains("--repair needs --write"), "\(readRepair.stderr)")
         let noCommand = try prwlock(["run", "--read", "x"])
         #expect(noCommand.status != 0 && noCommand.stderr.contains("command"))
         let badName = try prwlock(["status", "a/b"])
