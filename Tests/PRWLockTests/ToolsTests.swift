@@ -29,6 +29,40 @@ import Testing
         #expect(summary["finalAcquireOK"] as? Bool == true)
     }
 
+    /// In a log (stderr not a terminal), progress is plain lines, never a line rewritten with \\r.
+    @Test func tortureProgressInALogIsPlainLines() throws {
+        let process = Process()
+        process.executableURL = Self.prwlock
+        process.arguments = ["torture", "--processes", "2", "--seconds", "6", "--kill-every", "200"]
+        let err = Pipe()
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = err
+        try process.run()
+        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "\(stderr)")
+        #expect(!stderr.contains("\r"), "\(stderr.debugDescription)")
+        #expect(stderr.contains(" s of 6 "), "a progress line every 5 s: \(stderr)")
+    }
+
+    /// On a terminal (script(1) gives it one), the demo still says which writer it killed.
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/script"), "needs script(1) for a terminal"))
+    func theDemoOnATerminalNamesTheKilledWriter() throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/script")
+        process.arguments = ["-qec", "\(Self.prwlock.path) demo --seconds 2", "/dev/null"]
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        let output = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "\(output)")
+        #expect(output.contains("\u{1B}[1m"), "not a terminal? \(output.debugDescription)")
+        #expect(output.contains("SIGKILLed writer pid "), "\(output.debugDescription)")
+    }
+
     @Test func fuzzedSegmentsNeverCrashOrHang() throws {
         let corpus = FileManager.default.temporaryDirectory.appendingPathComponent("prwlock-fuzz-\(getpid())").path
         defer { try? FileManager.default.removeItem(atPath: corpus) }
