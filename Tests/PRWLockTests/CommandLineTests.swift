@@ -251,6 +251,46 @@ import Testing
         #expect(badName.status != 0 && badName.stderr.contains("not a lock name"))
     }
 
+    /// The README's tour, line by line as a newcomer pastes it, with the built binary for
+    /// `swift run prwlock`, a lock name of its own for `inventory`, and a shorter demo.
+    @Test func theReadmesFirstCommandsWorkVerbatim() throws {
+        let readme = try String(contentsOf: URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../../README.md"), encoding: .utf8)
+        let blocks = readme.components(separatedBy: "```").enumerated().filter { $0.offset % 2 == 1 }.map(\.element)
+        let tour = try #require(blocks.first { $0.contains("prwlock status inventory") }, "no block with `prwlock status inventory`")
+        let lines = tour.split(separator: "\n").map(String.init).filter { $0.hasPrefix("swift run prwlock ") }
+        #expect(lines.count >= 4, "\(lines)")
+        let name = uniqueLockName()
+        defer { try? RWLock.remove(name: name) }
+        var outputs: [(line: String, status: Int32, stdout: String, stderr: String)] = []
+        for line in lines {
+            var command = ToolsTests.prwlock.path + " " + line.dropFirst("swift run prwlock ".count)
+            command = command.replacingOccurrences(of: "inventory", with: name)
+            if line == "swift run prwlock demo" { command += " --seconds 2" }
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/bin/sh")
+            process.arguments = ["-c", command]
+            let out = Pipe(), err = Pipe()
+            process.standardOutput = out
+            process.standardError = err
+            try process.run()
+            let stdout = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            outputs.append((line, process.terminationStatus, stdout, stderr))
+        }
+        for output in outputs {
+            // The line whose command kills its own prwlock, as a crash would, ends as a SIGKILL does.
+            #expect(output.status == (output.line.contains("kill -9") ? 128 + SIGKILL : 0), "\(output)")
+        }
+        let all = outputs.map(\.stdout).joined()
+        #expect(all.contains("every invariant held"), "\(all)")
+        #expect(all.contains("dead: recovered by the next process"), "status shows the dead writer: \(all)")
+        #expect(all.contains("repair needed: 1"), "the next writer is told: \(all)")
+        let lastStatus = outputs.last { $0.line.hasPrefix("swift run prwlock status ") }
+        #expect(lastStatus?.stdout.contains("lock \(name): free") == true, "the notice cleared: \(lastStatus.map { $0.stdout } ?? "")")
+    }
+
     @Test func theDemoRunsAndHoldsEveryInvariant() throws {
         let demo = try prwlock(["demo", "--seconds", "3"])
         #expect(demo.status == 0, "\(demo.stdout)\n\(demo.stderr)")
