@@ -4,15 +4,16 @@ import Testing
 
 /// The real `prwlock` binary: exit statuses, output formats, and the lock it holds for a command.
 @Suite(.serialized) struct CommandLineTests {
-    /// A started `prwlock` process with its stdout and stderr collected.
+    /// A started `prwlock` process (or `executable`) with its stdout and stderr collected.
     final class Run: @unchecked Sendable {
         let process = Process()
         let out = Pipe()
         let err = Pipe()
 
-        init(_ arguments: [String]) throws {
-            process.executableURL = ToolsTests.prwlock
+        init(_ arguments: [String], executable: URL = ToolsTests.prwlock) throws {
+            process.executableURL = executable
             process.arguments = arguments
+            process.standardInput = FileHandle.nullDevice
             process.standardOutput = out
             process.standardError = err
             try process.run()
@@ -267,17 +268,8 @@ import Testing
             var command = ToolsTests.prwlock.path + " " + line.dropFirst("swift run prwlock ".count)
             command = command.replacingOccurrences(of: "inventory", with: name)
             if line == "swift run prwlock demo" { command += " --seconds 2" }
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/bin/sh")
-            process.arguments = ["-c", command]
-            let out = Pipe(), err = Pipe()
-            process.standardOutput = out
-            process.standardError = err
-            try process.run()
-            let stdout = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            process.waitUntilExit()
-            outputs.append((line, process.terminationStatus, stdout, stderr))
+            let (status, stdout, stderr) = try Run(["-c", command], executable: URL(fileURLWithPath: "/bin/sh")).finish()
+            outputs.append((line, status, stdout, stderr))
         }
         for output in outputs {
             // The line whose command kills its own prwlock, as a crash would, ends as a SIGKILL does.
