@@ -117,7 +117,7 @@ struct RunCommand: ParsableCommand {
             if let repair {
                 standardError("prwlock: repairing: sh -c \(Self.quoted(repair))")
                 setenv(Self.noticeVariable, "1", 1)
-                let status = try Self.runChild(["/bin/sh", "-c", repair])
+                let status = Self.runChildWhileHolding(["/bin/sh", "-c", repair])
                 guard status == 0 else {
                     standardError("prwlock: the repair failed (status \(status)); the command was not run, and the notice stays for the next writer")
                     abandon(&opened)
@@ -126,11 +126,12 @@ struct RunCommand: ParsableCommand {
                 standardError("prwlock: repaired; running the command")
                 told = false  // the data is whole again: the command is an ordinary writer
             } else {
-                standardError("prwlock: running the command with \(Self.noticeVariable)=1: it should check and repair the data")
+                standardError("prwlock: running the command with \(Self.noticeVariable)=1: "
+                    + (write ? "it should check and repair the data" : "it should not trust the data until a writer repairs it"))
             }
         }
         setenv(Self.noticeVariable, told ? "1" : "0", 1)
-        let status = try Self.runChild(command)
+        let status = Self.runChildWhileHolding(command)
         if write && told && status != 0 {
             standardError("prwlock: the command was told and failed (status \(status)); the notice stays for the next writer")
             abandon(&opened)
@@ -140,6 +141,17 @@ struct RunCommand: ParsableCommand {
             try opened!.releaseRead()
         }
         throw ExitCode(status)
+    }
+
+    /// `runChild`, with a command that could not be started (127, 126) as its status rather than
+    /// thrown: the caller still holds the lock and must decide how to let go of it (thrown, the
+    /// RWLock would be dropped holding the write lock, which sets the notice as a death does).
+    static func runChildWhileHolding(_ arguments: [String]) -> Int32 {
+        do {
+            return try runChild(arguments)
+        } catch {
+            return (error as? ExitCode)?.rawValue ?? 1
+        }
     }
 
     /// Lets go of the write hold without clearing the owner-died notice. The public API has no

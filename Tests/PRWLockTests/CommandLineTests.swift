@@ -50,6 +50,8 @@ import Testing
         #expect(try prwlock(["run", "--read", name, "--", "true"]).status == 0)
         #expect(try prwlock(["run", "--write", name, "--", "sh", "-c", "kill -TERM $$"]).status == 128 + SIGTERM)
         #expect(try prwlock(["run", "--write", name, "--", "/nonexistent/command"]).status == 127)
+        // A command that could not be started changed nothing: no owner-died notice.
+        #expect(try noticeIsSet(name) == false)
     }
 
     @Test func aBusyLockExits75AtOnceNamingTheHolder() throws {
@@ -100,7 +102,9 @@ import Testing
         let name = uniqueLockName()
         let lock = try RWLock(name: name)
         defer { try? RWLock.remove(name: name) }
-        let run = try Run(["run", "--write", name, "--", "sh", "-c", "trap 'exit 42' TERM; sleep 20 >/dev/null 2>&1 & wait"])
+        // The trap kills the sleep too: it holds copies of the output pipes (inherited through
+        // prwlock and sh), and finish() reads them to their end.
+        let run = try Run(["run", "--write", name, "--", "sh", "-c", "trap 'kill $!; exit 42' TERM; sleep 20 & wait"])
         try waitUntilHeld(lock)
         usleep(100_000)
         kill(run.process.processIdentifier, SIGTERM)
@@ -244,6 +248,11 @@ import Testing
         #expect(typo.status != 0 && typo.stderr.contains("--wrte") && !typo.stderr.contains("--read or --write"), "\(typo.stderr)")
         let negative = try prwlock(["run", "--write", "--timeout", "-1", "x", "--", "true"])
         #expect(negative.status != 0 && negative.stderr.contains("0 or more"), "\(negative.stderr)")
+        // Not on a terminal, help is wrapped at 80 columns: the examples must not be cut.
+        let help = try prwlock(["run", "--help"])
+        #expect(help.stdout.contains("\n  prwlock run --write --timeout 5 deploy -- ./deploy.sh\n"), "\(help.stdout)")
+        #expect(help.stdout.contains("\n    flock -w 5 /tmp/deploy.lock ./deploy.sh\n"), "\(help.stdout)")
+        #expect(help.stdout.contains("PRWLOCK_PREVIOUS_WRITER_DIED"), "\(help.stdout)")
         let readRepair = try prwlock(["run", "--read", "--repair", "true", "x", "--", "true"])
         #expect(readRepair.status != 0 && readRepair.stderr.contains("--repair needs --write"), "\(readRepair.stderr)")
         let noCommand = try prwlock(["run", "--read", "x"])
