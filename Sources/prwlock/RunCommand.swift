@@ -18,7 +18,8 @@ struct RunCommand: ParsableCommand {
             prwlock says so on stderr and runs the command with PRWLOCK_PREVIOUS_WRITER_DIED=1 in \
             its environment (0 otherwise). A --write command that exits 0 is taken to have repaired \
             the data, and the notice is cleared; one that fails leaves the notice for the next \
-            writer. --repair CMD runs CMD (with sh -c, under the same hold) first, and the command \
+            writer. A --write command that dies of a signal is a writer that died holding the \
+            lock: the next writer is told. --repair CMD runs CMD (with sh -c, under the same hold) first, and the command \
             only if CMD exits 0; --fail-if-writer-died exits 65 (EX_DATAERR) without running \
             anything. The notice stays until a command or a repair succeeds.
 
@@ -117,7 +118,7 @@ struct RunCommand: ParsableCommand {
             if let repair {
                 standardError("prwlock: repairing: sh -c \(Self.quoted(repair))")
                 setenv(Self.noticeVariable, "1", 1)
-                let status = Self.runChildWhileHolding(["/bin/sh", "-c", repair])
+                let status = Self.runChildWhileHolding(["/bin/sh", "-c", repair]).status
                 guard status == 0 else {
                     standardError("prwlock: the repair failed (status \(status)); the command was not run, and the notice stays for the next writer")
                     abandon(&opened)
@@ -131,8 +132,12 @@ struct RunCommand: ParsableCommand {
             }
         }
         setenv(Self.noticeVariable, told ? "1" : "0", 1)
-        let status = Self.runChildWhileHolding(command)
-        if write && told && status != 0 {
+        let (status, signal) = Self.runChildWhileHolding(command)
+        if write, let signal {
+            // It stopped wherever it was, as a SIGKILLed writer does: the data may be half-written.
+            standardError("prwlock: the command died of signal \(signal) holding the write lock; the next writer is told")
+            abandon(&opened)
+        } else if write && told && status != 0 {
             standardError("prwlock: the command was told and failed (status \(status)); the notice stays for the next writer")
             abandon(&opened)
         } else if write {
@@ -146,11 +151,11 @@ struct RunCommand: ParsableCommand {
     /// `runChild`, with a command that could not be started (127, 126) as its status rather than
     /// thrown: the caller still holds the lock and must decide how to let go of it (thrown, the
     /// RWLock would be dropped holding the write lock, which sets the notice as a death does).
-    static func runChildWhileHolding(_ arguments: [String]) -> Int32 {
+    static func runChildWhileHolding(_ arguments: [String]) -> (status: Int32, signal: Int32?) {
         do {
-            return try runChild(arguments)
+            return try runChildToEnd(arguments)
         } catch {
-            return (error as? ExitCode)?.rawValue ?? 1
+            return ((error as? ExitCode)?.rawValue ?? 1, nil)
         }
     }
 
@@ -229,6 +234,11 @@ struct RunCommand: ParsableCommand {
 
     /// Runs `arguments` to completion, passing signals on; returns its exit status, or 128+N.
     static func runChild(_ arguments: [String]) throws -> Int32 {
+        try runChildToEnd(arguments).status
+    }
+
+    /// `runChild`, and the signal that ended the command, if one did.
+    static func runChildToEnd(_ arguments: [String]) throws -> (status: Int32, signal: Int32?) {
         var cStrings = arguments.map { strdup($0) }
         cStrings.append(nil)
         defer { for pointer in cStrings { free(pointer) } }
@@ -243,7 +253,7 @@ struct RunCommand: ParsableCommand {
             guard errno == EINTR else { throw ExitCode(1) }
         }
         let signal = status & 0x7f
-        return signal == 0 ? (status >> 8) & 0xff : 128 + signal
+        return signal == 0 ? ((status >> 8) & 0xff, nil) : (128 + signal, signal)
     }
 }
 

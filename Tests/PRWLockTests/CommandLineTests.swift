@@ -49,6 +49,7 @@ import Testing
         #expect(try prwlock(["run", "--write", name, "--", "sh", "-c", "exit 7"]).status == 7)
         #expect(try prwlock(["run", "--read", name, "--", "true"]).status == 0)
         #expect(try prwlock(["run", "--write", name, "--", "sh", "-c", "kill -TERM $$"]).status == 128 + SIGTERM)
+        #expect(try toldRun(name).status == 0)  // clears the notice that death left
         #expect(try prwlock(["run", "--write", name, "--", "/nonexistent/command"]).status == 127)
         // A command that could not be started changed nothing: no owner-died notice.
         #expect(try noticeIsSet(name) == false)
@@ -172,6 +173,19 @@ import Testing
         #expect(try noticeIsSet(name) == false)
         let after = try toldRun(name)
         #expect(after.stdout == "told=0\n" && after.stderr.isEmpty, "\(after)")
+    }
+
+    @Test func aWriteCommandKilledUnderALiveRunIsADeadWriterToo() throws {
+        let name = uniqueLockName()
+        defer { try? RWLock.remove(name: name) }
+        let killed = try prwlock(["run", "--write", name, "--", "sh", "-c", "kill -KILL $$"])
+        #expect(killed.status == 128 + SIGKILL)
+        #expect(killed.stderr.contains("died of signal 9"), "\(killed.stderr)")
+        #expect(try noticeIsSet(name))
+        #expect(try toldRun(name).stdout == "told=1\n")
+        // A read command killed changed nothing.
+        #expect(try prwlock(["run", "--read", name, "--", "sh", "-c", "kill -KILL $$"]).status == 128 + SIGKILL)
+        #expect(try noticeIsSet(name) == false)
     }
 
     @Test func failIfWriterDiedRunsNothingAndKeepsTheNotice() throws {
