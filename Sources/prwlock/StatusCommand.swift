@@ -65,7 +65,7 @@ struct ListCommand: ParsableCommand {
             let data = try JSONSerialization.data(withJSONObject: rows, options: [.sortedKeys])
             print(String(decoding: data, as: UTF8.self))
         } else if lines.isEmpty {
-            print("no named locks")
+            print("no named locks (the first `prwlock run --write NAME -- COMMAND`, or RWLock(name:), creates one)")
         } else {
             for line in lines { print(line) }
         }

@@ -8,7 +8,9 @@ struct BenchCommand: ParsableCommand {
         abstract: "Measure prwlock against process-shared pthread_rwlock, flock and OFD locks in one run.",
         discussion: """
             Contenders are processes (not threads), unpinned; every figure is the median of the \
-            repetitions, with the spread (max − min) beside it. Build with -c release first: \
+            repetitions, with the spread (max − min) beside it. Progress goes to stderr, one line \
+            per measurement, with the time elapsed and an estimate of the time left (a quick run \
+            takes under a minute, a full one about 4). Build with -c release first: \
             swift run -c release prwlock bench
             Scenarios: \(Scenario.allCases.map(\.rawValue).joined(separator: ", ")).
             """)
@@ -18,6 +20,9 @@ struct BenchCommand: ParsableCommand {
 
     @Flag(help: "Print one JSON object instead of a table.")
     var json = false
+
+    @Flag(help: "Print the table one column per lock (about 150 columns wide) instead of one line per lock.")
+    var wide = false
 
     @Option(help: "Comma-separated scenarios to run (default: all).")
     var scenarios: String?
@@ -56,14 +61,15 @@ struct BenchCommand: ParsableCommand {
     }
 
     func run() throws {
-        let runner = BenchRunner(settings: quick ? .quick : .full, progress: !json)
+        let settings: BenchSettings = quick ? .quick : .full
+        let runner = BenchRunner(settings: settings, progress: !json)
+        var progress = BenchProgress(scenarios: try selectedScenarios(), locks: try selectedLocks(), settings: settings)
         var results: [BenchResult] = []
-        for scenario in try selectedScenarios() {
-            for kind in try selectedLocks() {
-                let result = try runner.run(scenario, kind)
-                results.append(result)
-                if !json { runner.note("  \(scenario.rawValue) \(kind.rawValue): \(result.formattedValue)") }
-            }
+        runner.note(progress.opening)
+        for (scenario, kind) in progress.steps {
+            let result = try runner.run(scenario, kind)
+            results.append(result)
+            runner.note(progress.finished(result))
         }
         if let postgres {
             if !json { runner.note("PostgresRWLock at \(postgres): uncontended acquire+release pairs") }
@@ -75,7 +81,8 @@ struct BenchCommand: ParsableCommand {
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             print(String(decoding: try encoder.encode(report), as: UTF8.self))
         } else {
-            print(BenchTable(results: results).render())
+            let table = BenchTable(results: results, repetitions: settings.repetitions)
+            print(wide ? table.renderWide() : table.render())
             print(MachineInfo.current(quick: quick).summary)
         }
         if let svg {
@@ -198,6 +205,6 @@ struct MachineInfo: Codable {
     }
 
     var summary: String {
-        "\(cores) cores, \(cpu), Linux \(kernel), glibc \(glibc); processes not pinned; \(quick ? "quick" : "full") run; medians, spread = max − min"
+        "\(cores) cores, \(cpu), Linux \(kernel), glibc \(glibc); processes not pinned; \(quick ? "quick" : "full") run"
     }
 }

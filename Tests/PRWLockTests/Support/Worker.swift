@@ -108,7 +108,7 @@ final class SharedRecordFile {
     let path: String
     init() {
         path = "/dev/shm/prwlock-test-record-\(getpid())-\(UInt32.random(in: 0 ... .max))"
-        FileManager.default.createFile(atPath: path, contents: Data(count: 4096))
+        precondition(FileManager.default.createFile(atPath: path, contents: Data(count: 4096)), "cannot create \(path)")
     }
     deinit { try? FileManager.default.removeItem(atPath: path) }
 }
