@@ -561,7 +561,7 @@ struct PostgresReviewRegressionTests {
         let waiter = Task { try await lock.acquireWrite() }  // untimed: must outlast statement_timeout
         try await Task.sleep(for: .milliseconds(800))
         try await holder.releaseWrite()
-        try await waiter.value
+        #expect(try await waiter.value.previousWriterDied == false)
         try await Task.sleep(for: .milliseconds(1000))  // idle while holding: longer than idle_session_timeout
         #expect(try await holder.tryAcquireWrite() == false)
         try await lock.releaseWrite()
@@ -577,7 +577,7 @@ struct PostgresReviewRegressionTests {
         let waiter = Task { try await lock.acquireWrite(timeout: .seconds(30 * 86_400)) }  // over Int32.max ms
         try await Task.sleep(for: .milliseconds(300))
         try await other.releaseWrite()
-        try await waiter.value
+        #expect(try await waiter.value.previousWriterDied == false)
         try await lock.releaseWrite()
         await lock.close()
         await other.close()
