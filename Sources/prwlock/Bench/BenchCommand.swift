@@ -96,22 +96,45 @@ struct BenchCommand: ParsableCommand {
 enum Scenario: String, CaseIterable, Codable {
     case uncontendedRead = "uncontended-read"
     case uncontendedWrite = "uncontended-write"
+    // Uncontended pairs with N participants attached and idle (capacity 1024): what a read and a
+    // write cost as a pre-fork server grows.
+    case readAttached1 = "read-attached-1", readAttached8 = "read-attached-8"
+    case readAttached64 = "read-attached-64", readAttached256 = "read-attached-256"
+    case writeAttached1 = "write-attached-1", writeAttached8 = "write-attached-8"
+    case writeAttached64 = "write-attached-64", writeAttached256 = "write-attached-256"
     case readMostly2p = "read-mostly-2p"
     case readMostly4p = "read-mostly-4p"
     case mixed90_2p = "mixed-90-2p"
     case writeOnly2p = "write-only-2p"
     case handoff
     case writerWait = "writer-wait"
+    case readerWait = "reader-wait"
     case recovery
     case memory
 
     var unit: String {
         switch self {
         case .uncontendedRead, .uncontendedWrite: return "ns"
+        case .readAttached1, .readAttached8, .readAttached64, .readAttached256, .writeAttached1, .writeAttached8, .writeAttached64, .writeAttached256: return "ns"
         case .readMostly2p, .readMostly4p, .mixed90_2p, .writeOnly2p: return "ops/s"
         case .handoff: return "us"
-        case .writerWait, .recovery: return "ms"
+        case .writerWait, .readerWait, .recovery: return "ms"
         case .memory: return "bytes"
+        }
+    }
+
+    /// For the *-attached-N scenarios: N, and whether the pair is a write.
+    var attached: (count: Int, write: Bool)? {
+        switch self {
+        case .readAttached1: (1, false)
+        case .readAttached8: (8, false)
+        case .readAttached64: (64, false)
+        case .readAttached256: (256, false)
+        case .writeAttached1: (1, true)
+        case .writeAttached8: (8, true)
+        case .writeAttached64: (64, true)
+        case .writeAttached256: (256, true)
+        default: nil
         }
     }
 }
@@ -127,8 +150,12 @@ struct BenchSettings {
     var recoveryCapMilliseconds: Int
 
     /// writer-wait: each reader holds this long, and the two overlap; a fair lock lets a writer in
-    /// after about one hold.
+    /// after about one hold. reader-wait: each of two writers holds the write lock this long, in
+    /// turn; a fair lock lets a reader in after about one hold.
     static let readerHoldMicroseconds = 100
+    static let writerHoldMicroseconds = 100
+    /// The capacity of the lock in the *-attached-N scenarios.
+    static let attachedCapacity = 1024
 
     static let quick = BenchSettings(
         repetitions: 3, uncontendedIterations: 300_000, throughputSeconds: 0.5, handoffRounds: 100,

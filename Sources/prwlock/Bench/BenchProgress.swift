@@ -24,6 +24,9 @@ struct BenchProgress {
         case .uncontendedRead, .uncontendedWrite:
             let perOperation = kind == .flock || kind == .ofd ? 1e-6 / 10 : 25e-9
             return Double(s.uncontendedIterations * (s.repetitions + 1)) * perOperation + 0.05
+        case .readAttached1, .readAttached8, .readAttached64, .readAttached256, .writeAttached1, .writeAttached8, .writeAttached64, .writeAttached256:
+            let perOperation = kind == .flock || kind == .ofd ? 1e-6 / 10 : 25e-9 + 1e-9 * Double(scenario.attached!.count)
+            return Double(s.uncontendedIterations / 10 * (s.repetitions + 1)) * perOperation + (kind == .prwlock ? processStart * 4 : 0.05)
         case .readMostly2p, .mixed90_2p, .writeOnly2p, .readMostly4p:
             return Double(s.repetitions) * (s.throughputSeconds + 3 * processStart)
         case .handoff:
@@ -31,6 +34,9 @@ struct BenchProgress {
         case .writerWait:
             // pthread's default kind starves the writer until the cap.
             return (kind == .pthread ? Double(s.writerCapMilliseconds) / 1000 : Double(s.writerProbes) * 0.002) + 3 * processStart
+        case .readerWait:
+            // pthread's writer-preferring kind starves the reader until the cap.
+            return (kind == .pthreadWriter ? Double(s.writerCapMilliseconds) / 1000 : Double(s.writerProbes) * 0.002) + 3 * processStart
         case .recovery:
             return neverRecovers ? Double(s.recoveryCapMilliseconds) / 1000 + 0.15 : Double(s.recoveryRounds) * 0.15
         case .memory:
