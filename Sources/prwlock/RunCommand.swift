@@ -221,10 +221,13 @@ struct RunCommand: ParsableCommand {
     static func holders(of lock: RWLock) -> String {
         guard let status = try? lock.status() else { return "holders unknown" }
         var parts: [String] = []
-        if let writer = status.writerPID { parts.append("\(status.writerHolds ? "held for writing" : "claimed for writing") by pid \(writer)") }
+        if let writerPID = status.writerPID {
+            let who = status.writer?.pidDescription ?? "pid \(writerPID)"
+            parts.append("\(status.writerHolds ? "held for writing" : "claimed for writing") by \(who)")
+        }
         let readers = status.participants.filter { $0.readers > 0 && $0.isAlive && !$0.isSelf }
         if !readers.isEmpty {
-            parts.append("read by " + readers.map { "pid \($0.pid)" + ($0.readers > 1 ? " (×\($0.readers))" : "") }.joined(separator: ", "))
+            parts.append("read by " + readers.map { $0.pidDescription + ($0.readers > 1 ? " (×\($0.readers))" : "") }.joined(separator: ", "))
         }
         if status.waitingWriters + status.waitingReaders > 0 {
             parts.append("\(status.waitingWriters) writer(s) and \(status.waitingReaders) reader(s) waiting")

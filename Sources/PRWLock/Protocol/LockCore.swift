@@ -137,6 +137,9 @@ final class LockCore: @unchecked Sendable {
                     CrashPoint.reach(.attachSlotLocked)
                     clear(slot)  // whatever a dead owner (or a corrupt segment) left behind
                     cprwlock_store32(words.pid(slot), UInt32(bitPattern: getpid()))
+                    let identity = ProcessIdentity.current()
+                    cprwlock_store32(words.pidNamespace(slot), identity.pidNamespace)
+                    cprwlock_store32(words.outerPID(slot), UInt32(bitPattern: identity.outerPID))
                     cprwlock_store32(words.state(slot), 1)
                     CrashPoint.reach(.attachStateSet)
                     words.setAttached(slot)

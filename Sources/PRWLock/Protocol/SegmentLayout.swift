@@ -41,6 +41,10 @@ import CPRWLockShim
     @usableFromInline static let holdsWriteField = 12
     @usableFromInline static let stateField = 16
     @usableFromInline static let pidField = 20
+    /// The inode of the owner's PID namespace (/proc/self/ns/pid; 0: not recorded), and its PID
+    /// in the namespace of the /proc it read (NSpid's first field): for display only.
+    static let pidNamespaceField = 24
+    static let outerPIDField = 28
 
     /// The largest guarded shared-memory region a lock may carry.
     static let maximumSharedMemory = 1 << 30

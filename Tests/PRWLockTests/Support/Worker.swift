@@ -14,10 +14,17 @@ final class Worker: Sendable {
         return testBinary.deletingLastPathComponent().appendingPathComponent("prwlock-test-worker")
     }
 
-    init(_ arguments: [String], environment: [String: String]? = nil) throws {
+    /// `launcher`, if given, is a command that runs the worker (its first element an absolute
+    /// path), e.g. `unshare --pid --fork`.
+    init(_ arguments: [String], environment: [String: String]? = nil, launcher: [String] = []) throws {
         process = Process()
-        process.executableURL = Worker.executable
-        process.arguments = arguments
+        if let program = launcher.first {
+            process.executableURL = URL(fileURLWithPath: program)
+            process.arguments = Array(launcher.dropFirst()) + [Worker.executable.path] + arguments
+        } else {
+            process.executableURL = Worker.executable
+            process.arguments = arguments
+        }
         if let environment { process.environment = environment }
         process.standardOutput = stdout
         let buffer = self.buffer
