@@ -280,6 +280,11 @@ int cprwlock_pthread_rwlock_init(void *memory, int prefer_writer) {
 int cprwlock_pthread_rdlock(void *memory) { return pthread_rwlock_rdlock((pthread_rwlock_t *)memory); }
 int cprwlock_pthread_wrlock(void *memory) { return pthread_rwlock_wrlock((pthread_rwlock_t *)memory); }
 int cprwlock_pthread_unlock(void *memory) { return pthread_rwlock_unlock((pthread_rwlock_t *)memory); }
+int cprwlock_pthread_timedrdlock(void *memory, int64_t deadline_ns) {
+    struct timespec ts = { .tv_sec = (time_t)(deadline_ns / 1000000000LL), .tv_nsec = (long)(deadline_ns % 1000000000LL) };
+    return pthread_rwlock_clockrdlock((pthread_rwlock_t *)memory, CLOCK_MONOTONIC, &ts);
+}
+
 int cprwlock_pthread_timedwrlock(void *memory, int64_t deadline_ns) {
     struct timespec ts = { .tv_sec = (time_t)(deadline_ns / 1000000000LL), .tv_nsec = (long)(deadline_ns % 1000000000LL) };
     return pthread_rwlock_clockwrlock((pthread_rwlock_t *)memory, CLOCK_MONOTONIC, &ts);

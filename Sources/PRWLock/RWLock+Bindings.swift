@@ -10,6 +10,7 @@ extension RWLock {
     ///   owner-died notice); the lock is held either way.
     /// - Throws: ``RWLockError/timedOut`` when not had in time (a busy try too), and every error
     ///   of the public acquisitions; nothing is held then.
+    @inlinable @inline(__always)
     package func acquire(write: Bool, timeoutNanoseconds: Int64) throws(RWLockError) -> Bool {
         let isTry = timeoutNanoseconds == 0
         // An autoclosure each: the clock is read only if the lock is not had at once.
@@ -23,9 +24,9 @@ extension RWLock {
     }
 
     /// ``release()`` with a typed error.
-    package func releaseTyped() throws(RWLockError) { try core.release() }
+    @inlinable @inline(__always) package func releaseTyped() throws(RWLockError) { try core.release() }
     /// ``releaseRead()`` with a typed error.
-    package func releaseReadTyped() throws(RWLockError) { try core.releaseRead() }
+    @inlinable @inline(__always) package func releaseReadTyped() throws(RWLockError) { try core.releaseRead() }
     /// ``releaseWrite()`` with a typed error.
-    package func releaseWriteTyped() throws(RWLockError) { try core.releaseWrite() }
+    @inlinable @inline(__always) package func releaseWriteTyped() throws(RWLockError) { try core.releaseWrite() }
 }

@@ -13,7 +13,8 @@ extension RWLock {
         public struct Participant: Sendable, Equatable {
             /// Its slot in the lock's shared memory.
             public let slot: Int
-            /// Its process ID, as it recorded it when attaching.
+            /// Its process ID, as it recorded it when attaching: in its own PID namespace (see
+            /// ``pidNamespace``).
             public let pid: pid_t
             /// Read holds (plus read attempts in flight) it has.
             public let readers: Int
@@ -26,12 +27,41 @@ extension RWLock {
             public let isAlive: Bool
             /// True for the instance that took this snapshot.
             public let isSelf: Bool
+            /// Whether it runs in the PID namespace of the process that took this snapshot.
+            public let pidNamespace: PIDNamespace
+
+            /// "pid 4242", or for a process in another PID namespace "pid 1 in another PID
+            /// namespace (pid 4242 here)".
+            public var pidDescription: String {
+                switch pidNamespace {
+                case .same:
+                    return "pid \(pid)"
+                case let .other(inode, pidHere?):
+                    return "pid \(pid) in another PID namespace (pid namespace \(inode); pid \(pidHere) here)"
+                case let .other(inode, nil):
+                    return "pid \(pid) in another PID namespace (pid namespace \(inode); not visible here)"
+                }
+            }
+        }
+
+        /// Where a participant's ``Participant/pid`` is valid.
+        public enum PIDNamespace: Sendable, Equatable {
+            /// The same PID namespace as the process that took the snapshot (also when the
+            /// participant recorded none: a version without this field).
+            case same
+            /// Another PID namespace (a container, `unshare --pid`), identified by the inode of
+            /// its `/proc/<pid>/ns/pid`; `pidHere` is the participant's PID in the snapshot
+            /// taker's namespace, when it could be found and checked.
+            case other(inode: UInt32, pidHere: pid_t?)
         }
 
         /// Read holds across all live processes.
         public let readers: Int
-        /// The process holding or claiming the write lock, if any.
+        /// The process holding or claiming the write lock, if any (its PID in its own namespace:
+        /// ``writer`` says which namespace).
         public let writerPID: pid_t?
+        /// The participant holding or claiming the write lock, if any.
+        public let writer: Participant?
         /// True when that writer has finished waiting for readers and holds the lock.
         public let writerHolds: Bool
         /// The process holding the upgradable lock, if any.
@@ -52,7 +82,8 @@ extension RWLock {
         /// The lock's state in a few words: "free", "read-locked ×2", "write-locked by pid 42", ...
         public var summary: String {
             if let writerPID {
-                return writerHolds ? "write-locked by pid \(writerPID)" : "pid \(writerPID) waiting for readers to leave"
+                let who = writer?.pidDescription ?? "pid \(writerPID)"
+                return writerHolds ? "write-locked by \(who)" : "\(who) waiting for readers to leave"
             }
             return readers > 0 ? "read-locked ×\(readers)" : "free"
         }
@@ -75,7 +106,7 @@ extension RWLock {
                 if p.waitingReaders > 0 { flags.append("\(p.waitingReaders) waiting to read") }
                 if !p.isAlive { flags.append("dead: recovered by the next process that waits for it") }
                 if p.isSelf { flags.append("this instance") }
-                lines.append("  pid \(p.pid)\(flags.isEmpty ? "" : ": " + flags.joined(separator: ", "))")
+                lines.append("  \(p.pidDescription)\(flags.isEmpty ? "" : ": " + flags.joined(separator: ", "))")
             }
             return lines.joined(separator: "\n")
         }
@@ -126,6 +157,7 @@ extension SharedWords {
     /// alive by definition); `isAlive` checks another slot's liveness token.
     func snapshot(me: Int?, nameIsCurrent: Bool?, isAlive: (Int) throws(RWLockError) -> Bool) throws(RWLockError) -> RWLock.Status {
         var participants: [RWLock.Status.Participant] = []
+        let ourNamespace = ProcessIdentity.namespaceInode(of: "self")
         let word = cprwlock_load32(lock)
         let writerSlot = try slot(fromOwner: word)
         for slot in attachedSlots() {
@@ -137,7 +169,8 @@ extension SharedWords {
                 waitingReaders: Int(cprwlock_load32(waitingReaders(slot))),
                 waitingWriters: Int(cprwlock_load32(waitingWriters(slot))),
                 isAlive: slot == me ? true : try isAlive(slot),
-                isSelf: slot == me))
+                isSelf: slot == me,
+                pidNamespace: pidNamespace(of: slot, ours: ourNamespace)))
         }
         let writer = writerSlot.map { slot in participants.first(where: { $0.slot == slot }) } ?? nil
         // Totals count the living: a dead participant's counts are cleared when someone waiting
@@ -146,6 +179,7 @@ extension SharedWords {
         return RWLock.Status(
             readers: living.reduce(0) { $0 + $1.readers },
             writerPID: writerSlot.map { pid_t(bitPattern: cprwlock_load32(pid($0))) },
+            writer: writer,
             writerHolds: writer?.holdsWrite ?? false,
             upgraderPID: try slot(fromUpgrader: word).map { pid_t(bitPattern: cprwlock_load32(pid($0))) },
             waitingReaders: living.reduce(0) { $0 + $1.waitingReaders },
@@ -154,5 +188,15 @@ extension SharedWords {
             participants: participants,
             capacity: slotCount,
             nameIsCurrent: nameIsCurrent)
+    }
+
+    /// A participant's PID namespace against ours. Its PID here is the one it read from /proc
+    /// when it attached, trusted only if that process is in the namespace it recorded.
+    private func pidNamespace(of slot: Int, ours: UInt32) -> RWLock.Status.PIDNamespace {
+        let theirs = cprwlock_load32(pidNamespace(slot))
+        guard theirs != 0, ours != 0, theirs != ours else { return .same }
+        let outer = pid_t(bitPattern: cprwlock_load32(outerPID(slot)))
+        let seen = outer > 0 && ProcessIdentity.namespaceInode(of: "\(outer)") == theirs
+        return .other(inode: theirs, pidHere: seen ? outer : nil)
     }
 }

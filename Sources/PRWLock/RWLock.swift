@@ -37,7 +37,7 @@ import Logging
 /// not recursive while a writer waits). Give such waits a timeout. Async acquisitions are not
 /// checked: a task's code may continue on any thread.
 public final class RWLock: Sendable {
-    let core: LockCore
+    @usableFromInline let core: LockCore
     /// Waits for async callers (RWLock+Async.swift); its thread starts only when one waits.
     let asyncWaiters: AsyncWaiters
 

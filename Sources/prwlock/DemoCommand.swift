@@ -71,7 +71,8 @@ struct DemoCommand: ParsableCommand {
                 cprwlock_store64(demo.killedAt, UInt64(killedAt))
                 kill(workers[victim].processIdentifier, SIGKILL)
                 workers[victim].waitUntilExit()
-                if !tty { print("  SIGKILLed writer pid \(workers[victim].processIdentifier) while it held the lock") }
+                if tty { print("") }  // keep the progress line above this one
+                print("  SIGKILLed writer pid \(workers[victim].processIdentifier) while it held the lock")
             }
             if Date().timeIntervalSince(lastPrint) >= (tty ? 0.2 : 2) {
                 let reads = (0..<readers).reduce(Int64(0)) { $0 + state.counter($1, .operations).pointee }

@@ -65,7 +65,7 @@ struct ListCommand: ParsableCommand {
             let data = try JSONSerialization.data(withJSONObject: rows, options: [.sortedKeys])
             print(String(decoding: data, as: UTF8.self))
         } else if lines.isEmpty {
-            print("no named locks")
+            print("no named locks (the first `prwlock run --write NAME -- COMMAND`, or RWLock(name:), creates one)")
         } else {
             for line in lines { print(line) }
         }
@@ -110,9 +110,16 @@ struct LockReport {
                 [
                     "pid": Int(p.pid), "slot": p.slot, "readers": p.readers, "holdsWrite": p.holdsWrite,
                     "waitingReaders": p.waitingReaders, "waitingWriters": p.waitingWriters, "alive": p.isAlive,
-                ] as [String: Any]
+                ].merging(Self.namespaceFields(p.pidNamespace)) { $1 } as [String: Any]
             },
         ]
+    }
+
+    /// A process in another PID namespace: "pidNamespace" (its inode) and, when it was found,
+    /// "pidHere". Nothing for one in ours.
+    static func namespaceFields(_ namespace: RWLock.Status.PIDNamespace) -> [String: Any] {
+        guard case let .other(inode, pidHere) = namespace else { return [:] }
+        return ["pidNamespace": Int(inode), "pidHere": pidHere.map { Int($0) } as Any]
     }
 
     func json() throws -> String {

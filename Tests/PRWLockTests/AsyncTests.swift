@@ -20,7 +20,7 @@ import Testing
         let entered = Counter()
         let waiters = (0..<1000).map { _ in
             Task {
-                try await lock.withReadLock { entered.value.add(1, ordering: .relaxed) }
+                try await lock.withReadLock { _ = entered.value.add(1, ordering: .relaxed) }
             }
         }
         try await Task.sleep(for: .milliseconds(200))

@@ -4,15 +4,16 @@ import Testing
 
 /// The real `prwlock` binary: exit statuses, output formats, and the lock it holds for a command.
 @Suite(.serialized) struct CommandLineTests {
-    /// A started `prwlock` process with its stdout and stderr collected.
+    /// A started `prwlock` process (or `executable`) with its stdout and stderr collected.
     final class Run: @unchecked Sendable {
         let process = Process()
         let out = Pipe()
         let err = Pipe()
 
-        init(_ arguments: [String]) throws {
-            process.executableURL = ToolsTests.prwlock
+        init(_ arguments: [String], executable: URL = ToolsTests.prwlock) throws {
+            process.executableURL = executable
             process.arguments = arguments
+            process.standardInput = FileHandle.nullDevice
             process.standardOutput = out
             process.standardError = err
             try process.run()
@@ -48,7 +49,10 @@ import Testing
         #expect(try prwlock(["run", "--write", name, "--", "sh", "-c", "exit 7"]).status == 7)
         #expect(try prwlock(["run", "--read", name, "--", "true"]).status == 0)
         #expect(try prwlock(["run", "--write", name, "--", "sh", "-c", "kill -TERM $$"]).status == 128 + SIGTERM)
+        #expect(try toldRun(name).status == 0)  // clears the notice that death left
         #expect(try prwlock(["run", "--write", name, "--", "/nonexistent/command"]).status == 127)
+        // A command that could not be started changed nothing: no owner-died notice.
+        #expect(try noticeIsSet(name) == false)
     }
 
     @Test func aBusyLockExits75AtOnceNamingTheHolder() throws {
@@ -99,7 +103,9 @@ import Testing
         let name = uniqueLockName()
         let lock = try RWLock(name: name)
         defer { try? RWLock.remove(name: name) }
-        let run = try Run(["run", "--write", name, "--", "sh", "-c", "trap 'exit 42' TERM; sleep 20 & wait"])
+        // The trap kills the sleep too: it holds copies of the output pipes (inherited through
+        // prwlock and sh), and finish() reads them to their end.
+        let run = try Run(["run", "--write", name, "--", "sh", "-c", "trap 'kill $!; exit 42' TERM; sleep 20 & wait"])
         try waitUntilHeld(lock)
         usleep(100_000)
         kill(run.process.processIdentifier, SIGTERM)
@@ -118,6 +124,107 @@ import Testing
         _ = run.finish()
         let next = try prwlock(["run", "--write", "--timeout", "10", name, "--", "true"])
         #expect(next.status == 0, "\(next.stderr)")
+    }
+
+    /// Leaves `name` with the owner-died notice the real way: a `prwlock run --write` holder is
+    /// SIGKILLed while its command runs. The notice is set once someone recovers the hold.
+    func killAWriterMidWrite(_ name: String, _ lock: RWLock) throws {
+        let run = try Run(["run", "--write", name, "--", "sleep", "30"])
+        try waitUntilHeld(lock)
+        kill(run.process.processIdentifier, SIGKILL)
+        _ = run.finish()
+    }
+
+    /// `status --json`'s previousWriterDied.
+    func noticeIsSet(_ name: String) throws -> Bool {
+        let json = try prwlock(["status", name, "--json"])
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any], "\(json)")
+        return try #require(object["previousWriterDied"] as? Bool, "\(object)")
+    }
+
+    /// The command prints what it was told; `exit` is its status.
+    func toldRun(_ name: String, _ extra: [String] = [], exit: Int = 0) throws -> (status: Int32, stdout: String, stderr: String) {
+        try prwlock(["run", "--write", "--timeout", "20"] + extra + [name, "--", "sh", "-c", "echo told=$PRWLOCK_PREVIOUS_WRITER_DIED; exit \(exit)"])
+    }
+
+    @Test func aWriterKilledUnderRunIsToldToTheNextCommandWhichClearsTheNoticeBySucceeding() throws {
+        let name = uniqueLockName()
+        let lock = try RWLock(name: name)
+        defer { try? RWLock.remove(name: name) }
+        #expect(try toldRun(name).stdout == "told=0\n")
+        try killAWriterMidWrite(name, lock)
+
+        // Told, and it fails: the notice stays for the next writer.
+        let failed = try toldRun(name, exit: 3)
+        #expect(failed.status == 3)
+        #expect(failed.stdout == "told=1\n")
+        #expect(failed.stderr.contains("previous writer of '\(name)' died"), "\(failed.stderr)")
+        #expect(failed.stderr.contains("the notice stays"), "\(failed.stderr)")
+        #expect(try noticeIsSet(name))
+
+        // A reader is told too, and its release leaves the notice alone.
+        let reader = try prwlock(["run", "--read", "--timeout", "20", name, "--", "sh", "-c", "echo told=$PRWLOCK_PREVIOUS_WRITER_DIED"])
+        #expect(reader.status == 0 && reader.stdout == "told=1\n", "\(reader)")
+        #expect(try noticeIsSet(name))
+
+        // Told, and it succeeds: it repaired the data, so the notice is cleared.
+        let repaired = try toldRun(name)
+        #expect(repaired.status == 0 && repaired.stdout == "told=1\n", "\(repaired)")
+        #expect(try noticeIsSet(name) == false)
+        let after = try toldRun(name)
+        #expect(after.stdout == "told=0\n" && after.stderr.isEmpty, "\(after)")
+    }
+
+    @Test func aWriteCommandKilledUnderALiveRunIsADeadWriterToo() throws {
+        let name = uniqueLockName()
+        defer { try? RWLock.remove(name: name) }
+        let killed = try prwlock(["run", "--write", name, "--", "sh", "-c", "kill -KILL $$"])
+        #expect(killed.status == 128 + SIGKILL)
+        #expect(killed.stderr.contains("died of signal 9"), "\(killed.stderr)")
+        #expect(try noticeIsSet(name))
+        #expect(try toldRun(name).stdout == "told=1\n")
+        // A read command killed changed nothing.
+        #expect(try prwlock(["run", "--read", name, "--", "sh", "-c", "kill -KILL $$"]).status == 128 + SIGKILL)
+        #expect(try noticeIsSet(name) == false)
+    }
+
+    @Test func failIfWriterDiedRunsNothingAndKeepsTheNotice() throws {
+        let name = uniqueLockName()
+        let lock = try RWLock(name: name)
+        defer { try? RWLock.remove(name: name) }
+        #expect(try toldRun(name, ["--fail-if-writer-died"]).status == 0)  // nobody died: runs as usual
+        try killAWriterMidWrite(name, lock)
+        let refused = try toldRun(name, ["--fail-if-writer-died"])
+        #expect(refused.status == 65, "\(refused)")
+        #expect(refused.stdout.isEmpty, "the command must not run: \(refused.stdout)")
+        #expect(refused.stderr.contains("died"), "\(refused.stderr)")
+        #expect(try noticeIsSet(name))
+        #expect(try lock.tryAcquireWrite())  // the hold was let go at once
+        try lock.releaseWrite()
+    }
+
+    @Test func aRepairRunsFirstAndOnlyItsSuccessClearsTheNotice() throws {
+        let name = uniqueLockName()
+        let lock = try RWLock(name: name)
+        defer { try? RWLock.remove(name: name) }
+        // Nobody died: the repair does not run.
+        let plain = try toldRun(name, ["--repair", "echo repairing"])
+        #expect(plain.status == 0 && plain.stdout == "told=0\n", "\(plain)")
+        try killAWriterMidWrite(name, lock)
+
+        // A repair that fails: its status, the command not run, the notice kept.
+        let failed = try toldRun(name, ["--repair", "echo repair=$PRWLOCK_PREVIOUS_WRITER_DIED; exit 4"])
+        #expect(failed.status == 4, "\(failed)")
+        #expect(failed.stdout == "repair=1\n", "\(failed)")
+        #expect(failed.stderr.contains("repair failed"), "\(failed.stderr)")
+        #expect(try noticeIsSet(name))
+
+        // A repair that succeeds: then the command, as an ordinary writer, and the notice is gone
+        // even though the command fails.
+        let repaired = try toldRun(name, ["--repair", "echo repair=$PRWLOCK_PREVIOUS_WRITER_DIED"], exit: 5)
+        #expect(repaired.status == 5, "\(repaired)")
+        #expect(repaired.stdout == "repair=1\ntold=0\n", "\(repaired)")
+        #expect(try noticeIsSet(name) == false)
     }
 
     @Test func statusAndListInBothFormats() throws {
@@ -151,10 +258,52 @@ import Testing
     @Test func badUsageIsExplained() throws {
         let both = try prwlock(["run", "--read", "--write", "x", "--", "true"])
         #expect(both.status != 0 && both.stderr.contains("--read or --write"))
+        let typo = try prwlock(["run", "--wrte", "x", "--", "true"])
+        #expect(typo.status != 0 && typo.stderr.contains("--wrte") && !typo.stderr.contains("--read or --write"), "\(typo.stderr)")
+        let negative = try prwlock(["run", "--write", "--timeout", "-1", "x", "--", "true"])
+        #expect(negative.status != 0 && negative.stderr.contains("0 or more"), "\(negative.stderr)")
+        // Not on a terminal, help is wrapped at 80 columns: the examples must not be cut.
+        let help = try prwlock(["run", "--help"])
+        #expect(help.stdout.contains("\n  prwlock run --write --timeout 5 deploy -- ./deploy.sh\n"), "\(help.stdout)")
+        #expect(help.stdout.contains("\n    flock -w 5 /tmp/deploy.lock ./deploy.sh\n"), "\(help.stdout)")
+        #expect(help.stdout.contains("PRWLOCK_PREVIOUS_WRITER_DIED"), "\(help.stdout)")
+        let readRepair = try prwlock(["run", "--read", "--repair", "true", "x", "--", "true"])
+        #expect(readRepair.status != 0 && readRepair.stderr.contains("--repair needs --write"), "\(readRepair.stderr)")
         let noCommand = try prwlock(["run", "--read", "x"])
         #expect(noCommand.status != 0 && noCommand.stderr.contains("command"))
         let badName = try prwlock(["status", "a/b"])
         #expect(badName.status != 0 && badName.stderr.contains("not a lock name"))
+    }
+
+    /// The README's tour, line by line as a newcomer pastes it, with the built binary for
+    /// `swift run prwlock`, a lock name of its own for `inventory`, and a shorter demo.
+    @Test func theReadmesFirstCommandsWorkVerbatim() throws {
+        let readme = try String(contentsOf: URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../../README.md"), encoding: .utf8)
+        let blocks = readme.components(separatedBy: "```").enumerated().filter { $0.offset % 2 == 1 }.map(\.element)
+        let tour = try #require(blocks.first { $0.contains("prwlock status inventory") }, "no block with `prwlock status inventory`")
+        let lines = tour.split(separator: "\n").map(String.init).filter { $0.hasPrefix("swift run prwlock ") }
+        #expect(lines.count >= 4, "\(lines)")
+        let name = uniqueLockName()
+        defer { try? RWLock.remove(name: name) }
+        var outputs: [(line: String, status: Int32, stdout: String, stderr: String)] = []
+        for line in lines {
+            var command = ToolsTests.prwlock.path + " " + line.dropFirst("swift run prwlock ".count)
+            command = command.replacingOccurrences(of: "inventory", with: name)
+            if line == "swift run prwlock demo" { command += " --seconds 2" }
+            let (status, stdout, stderr) = try Run(["-c", command], executable: URL(fileURLWithPath: "/bin/sh")).finish()
+            outputs.append((line, status, stdout, stderr))
+        }
+        for output in outputs {
+            // The line whose command kills its own prwlock, as a crash would, ends as a SIGKILL does.
+            #expect(output.status == (output.line.contains("kill -9") ? 128 + SIGKILL : 0), "\(output)")
+        }
+        let all = outputs.map(\.stdout).joined()
+        #expect(all.contains("every invariant held"), "\(all)")
+        #expect(all.contains("dead: recovered by the next process"), "status shows the dead writer: \(all)")
+        #expect(all.contains("repair needed: 1"), "the next writer is told: \(all)")
+        let lastStatus = outputs.last { $0.line.hasPrefix("swift run prwlock status ") }
+        #expect(lastStatus?.stdout.contains("lock \(name): free") == true, "the notice cleared: \(lastStatus.map { $0.stdout } ?? "")")
     }
 
     @Test func theDemoRunsAndHoldsEveryInvariant() throws {

@@ -1,5 +1,5 @@
 import Foundation
-@_spi(Testing) import PRWLock
+import PRWLock
 import Testing
 
 /// A process dies at every labelled step of acquire, release, recovery and attach (debug builds

@@ -95,7 +95,7 @@ import Testing
         bytes[64] = 0xE8; bytes[65] = 0x03  // owner 1000 → slot 999
         let name = uniqueLockName()
         let path = "/dev/shm/prwlock.\(name)"
-        FileManager.default.createFile(atPath: path, contents: Data(bytes), attributes: [.posixPermissions: 0o600])
+        try #require(FileManager.default.createFile(atPath: path, contents: Data(bytes), attributes: [.posixPermissions: 0o600]))
         defer { try? RWLock.remove(name: name) }
         let lock = try RWLock(name: name)
         #expect(throws: RWLockError.self) { try lock.acquireRead(timeout: .milliseconds(50)) }
@@ -147,14 +147,14 @@ import Testing
         let name = uniqueLockName()
         let path = "/dev/shm/prwlock.\(name)"
         for mode in [0o620, 0o602, 0o666] {
-            FileManager.default.createFile(atPath: path, contents: Data(valid), attributes: [.posixPermissions: mode])
+            try #require(FileManager.default.createFile(atPath: path, contents: Data(valid), attributes: [.posixPermissions: mode]))
             chmod(path, mode_t(mode))
             #expect(throws: RWLockError.self, "mode \(String(mode, radix: 8))") { try RWLock(name: name) }
             do { _ = try RWLock(name: name) } catch RWLockError.unsafeSegment {} catch { Issue.record("\(error)") }
             try FileManager.default.removeItem(atPath: path)
         }
         // Asking for group write explicitly accepts a group-writable lock.
-        FileManager.default.createFile(atPath: path, contents: Data(valid), attributes: [.posixPermissions: 0o660])
+        try #require(FileManager.default.createFile(atPath: path, contents: Data(valid), attributes: [.posixPermissions: 0o660]))
         chmod(path, 0o660)
         defer { try? FileManager.default.removeItem(atPath: path) }
         _ = try RWLock(name: name, permissions: 0o660)
@@ -165,7 +165,7 @@ import Testing
         let valid = try validSegment()
         let name = uniqueLockName()
         let path = "/dev/shm/prwlock.\(name)"
-        FileManager.default.createFile(atPath: path, contents: Data(valid), attributes: [.posixPermissions: 0o600])
+        try #require(FileManager.default.createFile(atPath: path, contents: Data(valid), attributes: [.posixPermissions: 0o600]))
         defer { try? FileManager.default.removeItem(atPath: path) }
         #expect(chown(path, 65534, 65534) == 0)
         do { _ = try RWLock(name: name); Issue.record("opened another user's segment") } catch RWLockError.unsafeSegment {}

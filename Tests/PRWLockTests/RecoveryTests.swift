@@ -36,6 +36,23 @@ import Testing
         try lock.release()
     }
 
+    /// An instance deinitialised while it holds the write lock lets go of it as a death would:
+    /// the lock is free at once and the next writer is told. `prwlock run` relies on this to let
+    /// go of a hold without clearing the notice (a failed repair, a command killed mid-write).
+    @Test func anInstanceDroppedHoldingTheWriteLockLeavesTheNotice() throws {
+        let lock = try RWLock()
+        do {
+            let other = try RWLock(handle: lock.handle)
+            try other.acquireWrite()
+            let readable = try lock.tryAcquireRead()
+            withExtendedLifetime(other) { #expect(readable == false) }
+        }  // `other` is deinitialised here, holding the write lock
+        #expect(try lock.tryAcquireWrite())  // free at once: no recovery needed
+        #expect(lock.previousWriterDied)
+        try lock.releaseWrite()
+        #expect(lock.previousWriterDied == false)
+    }
+
     @Test func readersAreToldTooUntilAWriterRepairs() throws {
         let lock = try RWLock()
         let holder = try Worker(["hold", lock.handle.description, "write", "60"])

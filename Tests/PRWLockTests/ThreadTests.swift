@@ -154,7 +154,7 @@ import Testing
             Thread.detachNewThread {
                 let reader = try! RWLock(handle: lock.handle)
                 while !stop.load(ordering: .relaxed) {
-                    try! reader.withReadLock { usleep(2000) }
+                    _ = try! reader.withReadLock { usleep(2000) }
                 }
                 readers.leave()
             }

@@ -1,7 +1,8 @@
 /* Uncontended acquire+release through libprwlock's C interface, measured as `prwlock bench`
  * measures the Swift API (uncontended-read / uncontended-write): ITERATIONS pairs per
  * repetition, one warm-up then REPETITIONS timed, median and spread of ns per pair. A
- * process-shared pthread_rwlock is measured the same way in the same run, as the yardstick.
+ * process-shared pthread_rwlock is measured the same way, repetition for repetition, as the
+ * yardstick the Swift figures are also given against.
  *
  *   uncontended [ITERATIONS [REPETITIONS]]      defaults 3000000 and 5
  */
@@ -28,19 +29,30 @@ static int compare(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-/* Runs `pairs` one warm-up and `repetitions` timed times; prints median and spread. */
-static void report(const char *what, void (*pairs)(void *, int), void *lock, int write) {
-    double samples[64];
-    for (int r = -1; r < repetitions; r++) {
-        int64_t start = now_ns();
-        pairs(lock, write);
-        double per_pair = (double)(now_ns() - start) / (double)iterations;
-        if (r >= 0) samples[r] = per_pair;
-    }
+static double median_of(double *samples) {
     qsort(samples, (size_t)repetitions, sizeof samples[0], compare);
-    double median = repetitions % 2 ? samples[repetitions / 2]
-                                    : (samples[repetitions / 2 - 1] + samples[repetitions / 2]) / 2;
-    printf("%-34s %7.2f ns/pair  (spread %.2f)\n", what, median, samples[repetitions - 1] - samples[0]);
+    return repetitions % 2 ? samples[repetitions / 2] : (samples[repetitions / 2 - 1] + samples[repetitions / 2]) / 2;
+}
+
+static double time_pairs(void (*pairs)(void *, int), void *lock, int write) {
+    int64_t start = now_ns();
+    pairs(lock, write);
+    return (double)(now_ns() - start) / (double)iterations;
+}
+
+/* Runs both locks' pairs one warm-up and `repetitions` timed times, alternating, so that a load
+ * that comes and goes on the machine falls on both alike; prints medians, spreads and the median
+ * of the per-repetition ratios. */
+static void report(const char *what, void (*ours)(void *, int), void *our_lock,
+                   void (*theirs)(void *, int), void *their_lock, int write) {
+    double a[64], b[64], ratio[64];
+    for (int r = -1; r < repetitions; r++) {
+        double x = time_pairs(ours, our_lock, write), y = time_pairs(theirs, their_lock, write);
+        if (r >= 0) { a[r] = x; b[r] = y; ratio[r] = x / y; }
+    }
+    double ratio_median = median_of(ratio), ours_median = median_of(a), theirs_median = median_of(b);
+    printf("%-6s libprwlock (C) %6.2f ns/pair (spread %.2f)   pthread_rwlock %6.2f ns/pair (spread %.2f)   %.2fx\n",
+           what, ours_median, a[repetitions - 1] - a[0], theirs_median, b[repetitions - 1] - b[0], ratio_median);
 }
 
 static void prwlock_pairs(void *raw, int write) {
@@ -76,11 +88,10 @@ int main(int argc, char **argv) {
     pthread_rwlockattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
     pthread_rwlock_init(shared, &attr);
 
-    printf("%ld pairs x %d repetitions, medians\n", iterations, repetitions);
-    report("libprwlock (C) read", prwlock_pairs, lock, 0);
-    report("libprwlock (C) write", prwlock_pairs, lock, 1);
-    report("pthread_rwlock (shared) read", pthread_pairs, shared, 0);
-    report("pthread_rwlock (shared) write", pthread_pairs, shared, 1);
+    printf("%ld pairs x %d repetitions, alternating; medians (ratio: median of per-repetition ratios)\n",
+           iterations, repetitions);
+    report("read", prwlock_pairs, lock, pthread_pairs, shared, 0);
+    report("write", prwlock_pairs, lock, pthread_pairs, shared, 1);
     prwlock_close(lock);
     return 0;
 }

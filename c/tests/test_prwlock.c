@@ -420,6 +420,33 @@ static void test_named_codes(void) {
     prwlock_close(other);  /* holding read: given up */
 }
 
+/* EAGAIN: 2^30 read holds in one process. Acquiring them would take minutes: the count in this
+ * process's slot (slot 0, the only participant: offset 512 of the segment) is set to one below the
+ * limit through the file, as the Swift test does. */
+static void test_too_many_read_holds(void) {
+    char name[64], path[128];
+    unique_name(name, sizeof name, "eagain");
+    snprintf(path, sizeof path, "/dev/shm/prwlock.%s", name);
+    prwlock_t *lock;
+    CHECK_RC(prwlock_open(&lock, name, PRWLOCK_CREATE), 0);
+    int fd = open(path, O_RDWR);
+    CHECK(fd >= 0);
+    uint32_t below = (1u << 30) - 1, zero = 0;
+    CHECK(pwrite(fd, &below, 4, 512) == 4);
+    CHECK_RC(prwlock_acquire_read(lock, -1), 0);           /* the 2^30-th hold */
+    CHECK_RC(prwlock_acquire_read(lock, 1000000000), EAGAIN);
+    CHECK(strstr(prwlock_last_error(), "read locks at once") != NULL);
+    prwlock_status_t st = {.size = sizeof st};
+    CHECK_RC(prwlock_status(lock, &st), 0);
+    CHECK(st.readers == 1 << 30);                           /* the refused attempt left nothing */
+    CHECK(pwrite(fd, &zero, 4, 512) == 4);
+    close(fd);
+    CHECK_RC(prwlock_acquire_write(lock, 1000000000), 0);
+    CHECK_RC(prwlock_release(lock), 0);
+    prwlock_close(lock);
+    prwlock_remove(name);
+}
+
 /* Self-deadlock: a thread that holds the write lock and waits for the lock gets EDEADLK. */
 typedef struct { prwlock_t *lock; int rc; } thread_try;
 
@@ -680,6 +707,7 @@ static const test_case tests[] = {
     {"bad_input", test_bad_input},
     {"last_error_is_per_thread", test_last_error_is_per_thread},
     {"named_codes", test_named_codes},
+    {"too_many_read_holds", test_too_many_read_holds},
     {"edeadlk", test_edeadlk},
     {"close_while_writing", test_close_while_writing},
     {"fork", test_fork},

@@ -180,7 +180,9 @@ int cprwlock_pthread_rwlock_init(void *memory, int prefer_writer);
 int cprwlock_pthread_rdlock(void *memory);
 int cprwlock_pthread_wrlock(void *memory);
 int cprwlock_pthread_unlock(void *memory);
-/// pthread_rwlock_clockwrlock on CLOCK_MONOTONIC with an absolute deadline in nanoseconds.
+/// pthread_rwlock_clockwrlock / _clockrdlock on CLOCK_MONOTONIC with an absolute deadline in
+/// nanoseconds.
 int cprwlock_pthread_timedwrlock(void *memory, int64_t deadline_ns);
+int cprwlock_pthread_timedrdlock(void *memory, int64_t deadline_ns);
 
 #endif

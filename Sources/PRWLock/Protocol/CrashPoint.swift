@@ -9,8 +9,8 @@ import Glibc
 /// Debug builds read `PRWLOCK_CRASH_POINT=<label>[:<n>]` from the environment once and SIGKILL
 /// the process the n-th time (default 1st) it reaches that step. In release builds `reach` is
 /// empty and inlined away: the hooks cost nothing.
-@_spi(Testing)
-public enum CrashPoint: String, CaseIterable, Sendable {
+@usableFromInline
+package enum CrashPoint: String, CaseIterable, Sendable {
     // Attaching (RWLock's initialisers, or a forked child's first operation).
     case attachSlotLocked = "attach.slot-locked"
     case attachStateSet = "attach.state-set"
@@ -52,13 +52,20 @@ public enum CrashPoint: String, CaseIterable, Sendable {
     }()
     #endif
 
-    /// Dies here if this is the configured crash point (debug builds only).
-    @inline(__always)
+    /// Dies here if this is the configured crash point (debug builds only: empty in release).
+    @inlinable @inline(__always)
     static func reach(_ point: CrashPoint) {
         #if DEBUG
+        reachInDebugBuild(point)
+        #endif
+    }
+
+    #if DEBUG
+    @usableFromInline
+    static func reachInDebugBuild(_ point: CrashPoint) {
         guard let trigger, trigger.point == point else { return }
         trigger.countdown.pointee -= 1
         if trigger.countdown.pointee == 0 { kill(getpid(), SIGKILL) }
-        #endif
     }
+    #endif
 }

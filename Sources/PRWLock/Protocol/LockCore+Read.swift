@@ -8,7 +8,7 @@ extension LockCore {
     /// R1–R3: publish in our own slot, then look for a writer. On failure the publication is
     /// undone (and a draining writer woken if our slot became empty).
     @inline(__always)
-    func tryEnterRead(_ me: Int) -> Bool {
+    @inlinable func tryEnterRead(_ me: Int) -> Bool {
         let previous = cprwlock_fetch_add32(words.readers(me), 1)
         CrashPoint.reach(.readPublished)
         if LockWord.owner(cprwlock_load32(words.lock)) == 0 && previous < Self.maximumReadHolds {
@@ -22,14 +22,14 @@ extension LockCore {
     }
 
     /// The deadline is made only when the lock is not had at once (see acquireWrite).
-    @inline(__always)
+    @inlinable @inline(__always)
     func acquireRead(deadline: @autoclosure () -> Deadline, isTry: Bool) throws(RWLockError) -> Bool {
         if let me = fastSlot, tryEnterRead(me) { return true }
         return try acquireReadSlow(deadline: deadline(), isTry: isTry)
     }
 
     @inline(never)
-    private func acquireReadSlow(deadline: Deadline, isTry: Bool) throws(RWLockError) -> Bool {
+    @usableFromInline func acquireReadSlow(deadline: Deadline, isTry: Bool) throws(RWLockError) -> Bool {
         let me = try currentSlot()
         if tryEnterRead(me) { return true }  // the first attempt of a child that just re-attached
         try checkReadHoldLimit(me)
@@ -86,14 +86,14 @@ extension LockCore {
     }
 
     /// RR1–RR2. Refuses to go below zero: a release without a read hold throws and changes nothing.
-    @inline(__always)
+    @inlinable @inline(__always)
     func releaseRead() throws(RWLockError) {
         guard let me = fastSlot else { throw .notHeld }  // a forked child inherits no holds
         try releaseRead(me)
     }
 
     @inline(__always)
-    private func releaseRead(_ me: Int) throws(RWLockError) {
+    @inlinable func releaseRead(_ me: Int) throws(RWLockError) {
         let readers = words.readers(me)
         var current = cprwlock_load32_relaxed(readers)
         repeat {
@@ -107,7 +107,7 @@ extension LockCore {
 
     /// Releases this participant's write hold if it has one, else its upgradable hold, else one of
     /// its read holds.
-    @inline(__always)
+    @inlinable @inline(__always)
     func release() throws(RWLockError) {
         guard let me = fastSlot else { throw .notHeld }  // a forked child inherits no holds
         let word = cprwlock_load32_relaxed(words.lock)

@@ -68,6 +68,8 @@ extension LockCore {
         words.clearAttached(slot)
         if recovering { CrashPoint.reach(.recoveryDetached) }
         cprwlock_store32(words.pid(slot), 0)
+        cprwlock_store32(words.pidNamespace(slot), 0)
+        cprwlock_store32(words.outerPID(slot), 0)
         cprwlock_store32(words.state(slot), 0)
         wakeWriters()
     }

@@ -79,7 +79,7 @@ extension LockCore {
     }
 
     /// U4: clear UPGRADER if it is ours and no upgrade is under way.
-    func releaseUpgradable(_ me: Int) -> Bool {
+    @usableFromInline func releaseUpgradable(_ me: Int) -> Bool {
         var word = cprwlock_load32(words.lock)
         while LockWord.upgrader(word) == UInt32(me + 1) && LockWord.owner(word) == 0 {
             if cprwlock_cas32(words.lock, &word, word & ~LockWord.upgraderMask) {

@@ -2,13 +2,14 @@
 import Glibc
 #endif
 import CPRWLockShim
+import Synchronization
 
 /// Write acquire and release: W1–W4 and WR1–WR5 of docs/DESIGN.md, and waking writers.
 extension LockCore {
     /// W1–W4 without waiting. `claimed` tells whether this participant now owns W and must
     /// drain the readers.
     @inline(__always)
-    func tryEnterWrite(_ me: Int) -> (granted: Bool, claimed: Bool) {
+    @inlinable func tryEnterWrite(_ me: Int) -> (granted: Bool, claimed: Bool) {
         if queuedReaderSlot() != nil { return (false, false) }
         var expected: UInt32 = 0
         guard cprwlock_cas32(words.lock, &expected, UInt32(me + 1)) else { return (false, false) }
@@ -23,18 +24,18 @@ extension LockCore {
     }
 
     @inline(__always)
-    func queuedReaderSlot() -> Int? {
+    @inlinable func queuedReaderSlot() -> Int? {
         words.firstAttachedSlot(where: { cprwlock_load32(words.waitingReaders($0)) != 0 })
     }
 
     @inline(__always)
-    func busyReaderSlot() -> Int? {
+    @inlinable func busyReaderSlot() -> Int? {
         words.firstAttachedSlot(where: { cprwlock_load32(words.readers($0)) != 0 })
     }
 
     /// The deadline is made only when the lock is not had at once: an uncontended timed
     /// acquisition reads no clock.
-    @inline(__always)
+    @inlinable @inline(__always)
     func acquireWrite(deadline: @autoclosure () -> Deadline, isTry: Bool) throws(RWLockError) -> Bool {
         if let me = fastSlot {
             let attempt = tryEnterWrite(me)
@@ -45,7 +46,7 @@ extension LockCore {
     }
 
     @inline(never)
-    private func acquireWriteSlow(_ me: Int, claimed: Bool, deadline: Deadline, isTry: Bool) throws(RWLockError) -> Bool {
+    @usableFromInline func acquireWriteSlow(_ me: Int, claimed: Bool, deadline: Deadline, isTry: Bool) throws(RWLockError) -> Bool {
         var clock = WaitClock(deadline: deadline)
         if claimed { return try drain(me, clock: &clock, isTry: isTry) }
         if !isTry { try checkNotWaitingForItself(until: deadline) }
@@ -167,7 +168,7 @@ extension LockCore {
     /// WR1–WR5. Returns false when this participant holds no write lock. The exchange on
     /// `holdsWrite` lets only one of several racing releases through.
     @inline(__always)
-    func releaseWrite(_ me: Int) -> Bool {
+    @inlinable func releaseWrite(_ me: Int) -> Bool {
         guard LockWord.owner(cprwlock_load32_relaxed(words.lock)) == UInt32(me + 1),
               cprwlock_exchange32(words.holdsWrite(me), 0) == 1
         else { return false }
@@ -182,7 +183,7 @@ extension LockCore {
     }
 
     /// Releases the write hold, or throws `notHeld`.
-    @inline(__always)
+    @inlinable @inline(__always)
     func releaseWrite() throws(RWLockError) {
         guard let me = fastSlot, releaseWrite(me) else { throw .notHeld }
     }
@@ -191,7 +192,7 @@ extension LockCore {
     /// it are woken, and so are writers. `keepingUpgrader` keeps the upgradable hold (an upgrade
     /// that gave up); otherwise W becomes 0, which also ends an upgraded holder's upgradable hold.
     @inline(__always)
-    func abandonClaim(_ me: Int, keepingUpgrader: Bool = false) {
+    @inlinable func abandonClaim(_ me: Int, keepingUpgrader: Bool = false) {
         var word = cprwlock_load32_relaxed(words.lock)
         while LockWord.owner(word) == UInt32(me + 1) {
             if cprwlock_cas32(words.lock, &word, keepingUpgrader ? word & LockWord.upgraderMask : 0) {
@@ -204,7 +205,7 @@ extension LockCore {
     }
 
     @inline(never)
-    func wakeReaders() { _ = cprwlock_futex_wake_all(words.lock) }
+    @usableFromInline func wakeReaders() { _ = cprwlock_futex_wake_all(words.lock) }
 
     /// Wakes every thread sleeping in this lock (they re-check and sleep again), so that one
     /// whose cancellation flag was just raised notices it.
@@ -228,13 +229,13 @@ extension LockCore {
 
     /// Bumps E and wakes every sleeping writer, only when one announced it sleeps.
     @inline(__always)
-    func wakeWriters() {
+    @inlinable func wakeWriters() {
         let event = cprwlock_load32(words.event)
         if event & EventWord.writersSleeping != 0 { wakeSleepingWriters(event) }
     }
 
     @inline(never)
-    private func wakeSleepingWriters(_ seen: UInt32) {
+    @usableFromInline func wakeSleepingWriters(_ seen: UInt32) {
         var event = seen
         while event & EventWord.writersSleeping != 0 {
             if cprwlock_cas32(words.event, &event, (event &+ EventWord.increment) & ~EventWord.writersSleeping) {
@@ -250,5 +251,6 @@ extension LockCore {
         return LockWord.owner(cprwlock_load32(words.lock)) == UInt32(me + 1) && cprwlock_load32(words.holdsWrite(me)) == 1
     }
 
+    @inlinable
     var previousWriterDied: Bool { cprwlock_load32(words.ownerDied) != 0 }
 }

@@ -11,21 +11,22 @@ import Synchronization
 /// The fast paths (LockCore+Read.swift, LockCore+Write.swift) touch only shared words and the
 /// process-private binding; everything that may sleep, recover a dead participant (LockCore+Recovery.swift)
 /// or attach (here) is out of line.
+@usableFromInline
 final class LockCore: @unchecked Sendable {
     // @unchecked: `binding` is process-private C memory whose `slot` is read atomically on every
     // operation and written only under the binding's mutex (or by the atfork child handler, when
     // only one thread exists); everything else is immutable or lives in the shared segment.
     let segment: MappedSegment
-    let words: SharedWords
+    @usableFromInline let words: SharedWords
     let binding: UnsafeMutablePointer<cprwlock_binding>
-    let bindingSlot: UnsafeMutablePointer<UInt32>
+    @usableFromInline let bindingSlot: UnsafeMutablePointer<UInt32>
     /// Where recoveries (warning) and slow acquisitions (debug) are reported; never configured here.
     let logger: Logger?
     /// The thread (cprwlock_thread_id) that took this participant's write hold through a blocking
     /// API, or 0: recorded after the hold is had, cleared by every write release before W is given
     /// up. Lets a thread that asks for the lock again while it holds the write lock get
     /// `wouldDeadlock` instead of waiting for itself (see `checkNotWaitingForItself`).
-    let writerThread = Atomic<UInt>(0)
+    @usableFromInline let writerThread = Atomic<UInt>(0)
 
     /// An acquisition that waited longer than this is logged at debug level.
     static let slowAcquisitionNanoseconds: Int64 = 10_000_000
@@ -37,7 +38,7 @@ final class LockCore: @unchecked Sendable {
     /// phase). Bounded, so a stopped or starved waiting reader cannot hold writers off forever.
     static let readerPhaseNanoseconds: Int64 = 2_000_000
     /// The most read holds one participant may have at once.
-    static let maximumReadHolds: UInt32 = 1 << 30
+    @usableFromInline static let maximumReadHolds: UInt32 = 1 << 30
 
     init(segment: MappedSegment, logger: Logger?) throws(RWLockError) {
         guard let binding = cprwlock_binding_create() else {
@@ -81,7 +82,7 @@ final class LockCore: @unchecked Sendable {
     /// Records the calling thread as the write holder. Called by the thread-bound acquisitions
     /// (the sync and C APIs) after they got the write lock; async acquisitions record nothing,
     /// since a task's later code may run on any thread.
-    @inline(__always)
+    @inlinable
     func noteWriterThread() {
         writerThread.store(UInt(cprwlock_thread_id()), ordering: .relaxed)
     }
@@ -100,13 +101,13 @@ final class LockCore: @unchecked Sendable {
     /// This participant's slot, or nil in a forked child that has not re-attached yet (the atfork
     /// handler invalidated the slot it inherited). One relaxed load: the fast paths' only check.
     @inline(__always)
-    var fastSlot: Int? {
+    @inlinable var fastSlot: Int? {
         let slot = cprwlock_load32_relaxed(bindingSlot)
         return slot < UInt32(truncatingIfNeeded: words.slotCount) ? Int(slot) : nil
     }
 
     /// This participant's slot; attaches afresh in a forked child.
-    func currentSlot() throws(RWLockError) -> Int {
+    @usableFromInline func currentSlot() throws(RWLockError) -> Int {
         if let slot = fastSlot { return slot }
         return try withSlowPath { () throws(RWLockError) -> Int in
             if let slot = fastSlot { return slot }
@@ -136,6 +137,9 @@ final class LockCore: @unchecked Sendable {
                     CrashPoint.reach(.attachSlotLocked)
                     clear(slot)  // whatever a dead owner (or a corrupt segment) left behind
                     cprwlock_store32(words.pid(slot), UInt32(bitPattern: getpid()))
+                    let identity = ProcessIdentity.current()
+                    cprwlock_store32(words.pidNamespace(slot), identity.pidNamespace)
+                    cprwlock_store32(words.outerPID(slot), UInt32(bitPattern: identity.outerPID))
                     cprwlock_store32(words.state(slot), 1)
                     CrashPoint.reach(.attachStateSet)
                     words.setAttached(slot)

@@ -3,7 +3,7 @@ import CPRWLockShim
 /// The version-1 layout of a lock's shared memory. `docs/DESIGN.md` has the same table.
 ///
 /// Everything here is arithmetic on offsets; `SharedWords` turns offsets into pointers.
-enum SegmentLayout {
+@usableFromInline enum SegmentLayout {
     /// "PRWLOCK1", read as a native-endian 64-bit integer.
     static let magic: UInt64 = 0x314B_434F_4C57_5250
     static let version: UInt32 = 1
@@ -22,25 +22,29 @@ enum SegmentLayout {
     static let sharedMemorySizeOffset = 48
 
     // The lock's words, each on its own line (see DESIGN.md, "Shared-memory layout").
-    static let lockWordOffset = 64
-    static let ownerDiedOffset = 68
-    static let eventWordOffset = 128
-    static let bitmapOffset = 192
+    @usableFromInline static let lockWordOffset = 64
+    @usableFromInline static let ownerDiedOffset = 68
+    @usableFromInline static let eventWordOffset = 128
+    @usableFromInline static let bitmapOffset = 192
     static let bitmapWordCount = 16
 
     // Slots.
-    static let slotsOffset = 512
-    static let slotStride = 64
+    @usableFromInline static let slotsOffset = 512
+    @usableFromInline static let slotStride = 64
     static let maximumSlots = bitmapWordCount * 64
     static let defaultSlots = 128
 
     // Fields of a slot, from its start.
-    static let readersField = 0
-    static let waitingReadersField = 4
-    static let waitingWritersField = 8
-    static let holdsWriteField = 12
-    static let stateField = 16
-    static let pidField = 20
+    @usableFromInline static let readersField = 0
+    @usableFromInline static let waitingReadersField = 4
+    @usableFromInline static let waitingWritersField = 8
+    @usableFromInline static let holdsWriteField = 12
+    @usableFromInline static let stateField = 16
+    @usableFromInline static let pidField = 20
+    /// The inode of the owner's PID namespace (/proc/self/ns/pid; 0: not recorded), and its PID
+    /// in the namespace of the /proc it read (NSpid's first field): for display only.
+    static let pidNamespaceField = 24
+    static let outerPIDField = 28
 
     /// The largest guarded shared-memory region a lock may carry.
     static let maximumSharedMemory = 1 << 30
@@ -52,20 +56,20 @@ enum SegmentLayout {
 }
 
 /// The bits of the lock word W.
-enum LockWord {
+@usableFromInline enum LockWord {
     /// Writer's slot + 1; 0 when no writer has claimed the lock.
-    static let ownerMask: UInt32 = 0xFFFF
+    @usableFromInline static let ownerMask: UInt32 = 0xFFFF
     /// The upgradable holder's slot + 1, in bits 16...26; 0 when there is none.
-    static let upgraderShift: UInt32 = 16
-    static let upgraderMask: UInt32 = 0x7FF << 16
+    @usableFromInline static let upgraderShift: UInt32 = 16
+    @usableFromInline static let upgraderMask: UInt32 = 0x7FF << 16
     /// Set (by CAS, only on an owned value) when at least one reader sleeps on W.
-    static let readersSleeping: UInt32 = 1 << 31
+    @usableFromInline static let readersSleeping: UInt32 = 1 << 31
 
     @inline(__always)
-    static func owner(_ word: UInt32) -> UInt32 { word & ownerMask }
+    @inlinable static func owner(_ word: UInt32) -> UInt32 { word & ownerMask }
 
     @inline(__always)
-    static func upgrader(_ word: UInt32) -> UInt32 { (word & upgraderMask) >> upgraderShift }
+    @inlinable static func upgrader(_ word: UInt32) -> UInt32 { (word & upgraderMask) >> upgraderShift }
 
     @inline(__always)
     static func upgraderBits(_ slot: Int) -> UInt32 { UInt32(slot + 1) << upgraderShift }
@@ -78,11 +82,11 @@ enum LockWord {
 }
 
 /// The bits of the writer event word E.
-enum EventWord {
+@usableFromInline enum EventWord {
     /// Set when at least one writer sleeps on E.
-    static let writersSleeping: UInt32 = 1
+    @usableFromInline static let writersSleeping: UInt32 = 1
     /// One step of the sequence in bits 1...31.
-    static let increment: UInt32 = 2
+    @usableFromInline static let increment: UInt32 = 2
 }
 
 /// A validated header: the only values of the header the protocol ever uses, read once.

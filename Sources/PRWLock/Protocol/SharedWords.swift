@@ -6,11 +6,11 @@ import CPRWLockShim
 /// Slot numbers passed here come from this process (its own slot, a loop over `slotCount`)
 /// or from `slot(fromOwner:)`/`attachedSlots`, which check values read from shared memory
 /// against `slotCount` before they are used.
-struct SharedWords: @unchecked Sendable {
+@usableFromInline struct SharedWords: @unchecked Sendable {
     // @unchecked: a plain pointer into a MAP_SHARED mapping that lives as long as the
     // `MappedSegment` owning it; all access to the words is atomic.
-    let base: UnsafeMutableRawPointer
-    let slotCount: Int
+    @usableFromInline let base: UnsafeMutableRawPointer
+    @usableFromInline let slotCount: Int
 
     init(base: UnsafeMutableRawPointer, geometry: SegmentGeometry) {
         self.base = base
@@ -18,37 +18,39 @@ struct SharedWords: @unchecked Sendable {
     }
 
     @inline(__always)
-    private func word(_ offset: Int) -> UnsafeMutablePointer<UInt32> {
+    @inlinable func word(_ offset: Int) -> UnsafeMutablePointer<UInt32> {
         (base + offset).assumingMemoryBound(to: UInt32.self)
     }
 
     /// W, the lock word (futex).
-    var lock: UnsafeMutablePointer<UInt32> { word(SegmentLayout.lockWordOffset) }
+    @inlinable var lock: UnsafeMutablePointer<UInt32> { word(SegmentLayout.lockWordOffset) }
     /// E, the writer event word (futex).
-    var event: UnsafeMutablePointer<UInt32> { word(SegmentLayout.eventWordOffset) }
+    @inlinable var event: UnsafeMutablePointer<UInt32> { word(SegmentLayout.eventWordOffset) }
     /// 1 while the previous writer died holding the lock.
-    var ownerDied: UnsafeMutablePointer<UInt32> { word(SegmentLayout.ownerDiedOffset) }
+    @inlinable var ownerDied: UnsafeMutablePointer<UInt32> { word(SegmentLayout.ownerDiedOffset) }
 
     @inline(__always)
-    func slotWord(_ slot: Int, _ field: Int) -> UnsafeMutablePointer<UInt32> {
+    @inlinable func slotWord(_ slot: Int, _ field: Int) -> UnsafeMutablePointer<UInt32> {
         precondition(slot >= 0 && slot < slotCount, "slot index out of range")
         return word(SegmentLayout.slotsOffset + slot * SegmentLayout.slotStride + field)
     }
 
-    @inline(__always) func readers(_ slot: Int) -> UnsafeMutablePointer<UInt32> { slotWord(slot, SegmentLayout.readersField) }
-    @inline(__always) func waitingReaders(_ slot: Int) -> UnsafeMutablePointer<UInt32> { slotWord(slot, SegmentLayout.waitingReadersField) }
-    @inline(__always) func waitingWriters(_ slot: Int) -> UnsafeMutablePointer<UInt32> { slotWord(slot, SegmentLayout.waitingWritersField) }
-    @inline(__always) func holdsWrite(_ slot: Int) -> UnsafeMutablePointer<UInt32> { slotWord(slot, SegmentLayout.holdsWriteField) }
-    @inline(__always) func state(_ slot: Int) -> UnsafeMutablePointer<UInt32> { slotWord(slot, SegmentLayout.stateField) }
-    @inline(__always) func pid(_ slot: Int) -> UnsafeMutablePointer<UInt32> { slotWord(slot, SegmentLayout.pidField) }
+    @inlinable @inline(__always) func readers(_ slot: Int) -> UnsafeMutablePointer<UInt32> { slotWord(slot, SegmentLayout.readersField) }
+    @inlinable @inline(__always) func waitingReaders(_ slot: Int) -> UnsafeMutablePointer<UInt32> { slotWord(slot, SegmentLayout.waitingReadersField) }
+    @inlinable @inline(__always) func waitingWriters(_ slot: Int) -> UnsafeMutablePointer<UInt32> { slotWord(slot, SegmentLayout.waitingWritersField) }
+    @inlinable @inline(__always) func holdsWrite(_ slot: Int) -> UnsafeMutablePointer<UInt32> { slotWord(slot, SegmentLayout.holdsWriteField) }
+    @inlinable @inline(__always) func state(_ slot: Int) -> UnsafeMutablePointer<UInt32> { slotWord(slot, SegmentLayout.stateField) }
+    @inlinable @inline(__always) func pid(_ slot: Int) -> UnsafeMutablePointer<UInt32> { slotWord(slot, SegmentLayout.pidField) }
+    func pidNamespace(_ slot: Int) -> UnsafeMutablePointer<UInt32> { slotWord(slot, SegmentLayout.pidNamespaceField) }
+    func outerPID(_ slot: Int) -> UnsafeMutablePointer<UInt32> { slotWord(slot, SegmentLayout.outerPIDField) }
 
     /// The bitmap word holding `slot`'s attached bit.
     @inline(__always)
-    func bitmapWord(_ index: Int) -> UnsafeMutablePointer<UInt64> {
+    @inlinable func bitmapWord(_ index: Int) -> UnsafeMutablePointer<UInt64> {
         (base + SegmentLayout.bitmapOffset + index * 8).assumingMemoryBound(to: UInt64.self)
     }
 
-    var bitmapWordsInUse: Int { (slotCount + 63) / 64 }
+    @inlinable var bitmapWordsInUse: Int { (slotCount + 63) / 64 }
 
     /// The writer's slot recorded in a lock word, checked against `slotCount`.
     /// Returns nil when no writer owns it; throws when the value cannot be a slot.
@@ -76,7 +78,7 @@ struct SharedWords: @unchecked Sendable {
     /// The first attached slot for which `predicate` holds. Bits at or beyond `slotCount` are
     /// masked off, so every slot produced is in range.
     @inline(__always)
-    func firstAttachedSlot(where predicate: (Int) -> Bool) -> Int? {
+    @inlinable func firstAttachedSlot(where predicate: (Int) -> Bool) -> Int? {
         let words = bitmapWordsInUse
         var index = 0
         while index < words {

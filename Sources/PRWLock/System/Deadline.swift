@@ -1,13 +1,14 @@
 import CPRWLockShim
 
 /// An absolute point on CLOCK_MONOTONIC, the clock futex(2) measures `FUTEX_WAIT_BITSET` against.
-struct Deadline {
+@usableFromInline
+struct Deadline: Sendable {
     /// Nanoseconds of CLOCK_MONOTONIC; `Int64.max` means "never".
     let nanoseconds: Int64
     /// When set, a wait also ends (with `RWLockError.cancelled`) once the flag is raised.
     var cancellation: CancellationFlag?
 
-    static let never = Deadline(nanoseconds: .max)
+    @usableFromInline static let never = Deadline(nanoseconds: .max)
 
     static func now() -> Int64 { cprwlock_monotonic_ns() }
 
@@ -19,6 +20,7 @@ struct Deadline {
     }
 
     /// `nanoseconds` from now; a negative count means never (the C interface's timeouts).
+    @usableFromInline
     init(timeoutNanoseconds nanoseconds: Int64) {
         self = nanoseconds < 0 ? .never : Deadline(after: .nanoseconds(nanoseconds))
     }
@@ -35,7 +37,7 @@ struct Deadline {
         return overflow2 ? .max : total
     }
 
-    init(nanoseconds: Int64, cancellation: CancellationFlag? = nil) {
+    @usableFromInline init(nanoseconds: Int64, cancellation: CancellationFlag? = nil) {
         self.nanoseconds = nanoseconds
         self.cancellation = cancellation
     }
@@ -48,6 +50,7 @@ struct Deadline {
 /// A flag that ends a wait early: raised by a task's cancellation handler, read by the waiting
 /// thread each time its futex wait returns. Raising it must be followed by a futex wake of the
 /// words a waiter may sleep on (`LockCore.interruptWaiters()`).
+@usableFromInline
 final class CancellationFlag: @unchecked Sendable {
     // @unchecked: one word, only ever accessed atomically.
     private let word: UnsafeMutablePointer<UInt32>

@@ -8,7 +8,9 @@ struct BenchCommand: ParsableCommand {
         abstract: "Measure prwlock against process-shared pthread_rwlock, flock and OFD locks in one run.",
         discussion: """
             Contenders are processes (not threads), unpinned; every figure is the median of the \
-            repetitions, with the spread (max − min) beside it. Build with -c release first: \
+            repetitions, with the spread (max − min) beside it. Progress goes to stderr, one line \
+            per measurement, with the time elapsed and an estimate of the time left (a quick run \
+            takes under a minute, a full one about 4). Build with -c release first: \
             swift run -c release prwlock bench
             Scenarios: \(Scenario.allCases.map(\.rawValue).joined(separator: ", ")).
             """)
@@ -18,6 +20,9 @@ struct BenchCommand: ParsableCommand {
 
     @Flag(help: "Print one JSON object instead of a table.")
     var json = false
+
+    @Flag(help: "Print the table one column per lock (about 150 columns wide) instead of one line per lock.")
+    var wide = false
 
     @Option(help: "Comma-separated scenarios to run (default: all).")
     var scenarios: String?
@@ -56,14 +61,15 @@ struct BenchCommand: ParsableCommand {
     }
 
     func run() throws {
-        let runner = BenchRunner(settings: quick ? .quick : .full, progress: !json)
+        let settings: BenchSettings = quick ? .quick : .full
+        let runner = BenchRunner(settings: settings, progress: !json)
+        var progress = BenchProgress(scenarios: try selectedScenarios(), locks: try selectedLocks(), settings: settings)
         var results: [BenchResult] = []
-        for scenario in try selectedScenarios() {
-            for kind in try selectedLocks() {
-                let result = try runner.run(scenario, kind)
-                results.append(result)
-                if !json { runner.note("  \(scenario.rawValue) \(kind.rawValue): \(result.formattedValue)") }
-            }
+        runner.note(progress.opening)
+        for (scenario, kind) in progress.steps {
+            let result = try runner.run(scenario, kind)
+            results.append(result)
+            runner.note(progress.finished(result))
         }
         if let postgres {
             if !json { runner.note("PostgresRWLock at \(postgres): uncontended acquire+release pairs") }
@@ -75,7 +81,8 @@ struct BenchCommand: ParsableCommand {
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             print(String(decoding: try encoder.encode(report), as: UTF8.self))
         } else {
-            print(BenchTable(results: results).render())
+            let table = BenchTable(results: results, repetitions: settings.repetitions)
+            print(wide ? table.renderWide() : table.render())
             print(MachineInfo.current(quick: quick).summary)
         }
         if let svg {
@@ -89,22 +96,45 @@ struct BenchCommand: ParsableCommand {
 enum Scenario: String, CaseIterable, Codable {
     case uncontendedRead = "uncontended-read"
     case uncontendedWrite = "uncontended-write"
+    // Uncontended pairs with N participants attached and idle (capacity 1024): what a read and a
+    // write cost as a pre-fork server grows.
+    case readAttached1 = "read-attached-1", readAttached8 = "read-attached-8"
+    case readAttached64 = "read-attached-64", readAttached256 = "read-attached-256"
+    case writeAttached1 = "write-attached-1", writeAttached8 = "write-attached-8"
+    case writeAttached64 = "write-attached-64", writeAttached256 = "write-attached-256"
     case readMostly2p = "read-mostly-2p"
     case readMostly4p = "read-mostly-4p"
     case mixed90_2p = "mixed-90-2p"
     case writeOnly2p = "write-only-2p"
     case handoff
     case writerWait = "writer-wait"
+    case readerWait = "reader-wait"
     case recovery
     case memory
 
     var unit: String {
         switch self {
         case .uncontendedRead, .uncontendedWrite: return "ns"
+        case .readAttached1, .readAttached8, .readAttached64, .readAttached256, .writeAttached1, .writeAttached8, .writeAttached64, .writeAttached256: return "ns"
         case .readMostly2p, .readMostly4p, .mixed90_2p, .writeOnly2p: return "ops/s"
         case .handoff: return "us"
-        case .writerWait, .recovery: return "ms"
+        case .writerWait, .readerWait, .recovery: return "ms"
         case .memory: return "bytes"
+        }
+    }
+
+    /// For the *-attached-N scenarios: N, and whether the pair is a write.
+    var attached: (count: Int, write: Bool)? {
+        switch self {
+        case .readAttached1: (1, false)
+        case .readAttached8: (8, false)
+        case .readAttached64: (64, false)
+        case .readAttached256: (256, false)
+        case .writeAttached1: (1, true)
+        case .writeAttached8: (8, true)
+        case .writeAttached64: (64, true)
+        case .writeAttached256: (256, true)
+        default: nil
         }
     }
 }
@@ -120,8 +150,12 @@ struct BenchSettings {
     var recoveryCapMilliseconds: Int
 
     /// writer-wait: each reader holds this long, and the two overlap; a fair lock lets a writer in
-    /// after about one hold.
+    /// after about one hold. reader-wait: each of two writers holds the write lock this long, in
+    /// turn; a fair lock lets a reader in after about one hold.
     static let readerHoldMicroseconds = 100
+    static let writerHoldMicroseconds = 100
+    /// The capacity of the lock in the *-attached-N scenarios.
+    static let attachedCapacity = 1024
 
     static let quick = BenchSettings(
         repetitions: 3, uncontendedIterations: 300_000, throughputSeconds: 0.5, handoffRounds: 100,
@@ -198,6 +232,6 @@ struct MachineInfo: Codable {
     }
 
     var summary: String {
-        "\(cores) cores, \(cpu), Linux \(kernel), glibc \(glibc); processes not pinned; \(quick ? "quick" : "full") run; medians, spread = max − min"
+        "\(cores) cores, \(cpu), Linux \(kernel), glibc \(glibc); processes not pinned; \(quick ? "quick" : "full") run"
     }
 }

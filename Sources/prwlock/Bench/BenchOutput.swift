@@ -1,9 +1,12 @@
 import Foundation
 
-/// The benchmark's table: one row per scenario, one column per lock, each figure with its ratio
-/// to process-shared pthread_rwlock (default kind) measured in the same run.
+/// The benchmark's table, each figure with its ratio to process-shared pthread_rwlock (default
+/// kind) measured in the same run. `render()`: one line per lock under each scenario, with the
+/// spread, within 100 columns; `renderWide()`: one row per scenario, one column per lock.
 struct BenchTable {
     let results: [BenchResult]
+    /// Of each figure: the spread is max − min over them.
+    var repetitions: Int? = nil
 
     static func format(_ value: Double, unit: String) -> String {
         switch unit {
@@ -17,39 +20,89 @@ struct BenchTable {
         }
     }
 
+    private var locks: [String] { results.reduce(into: []) { if !$0.contains($1.lock) { $0.append($1.lock) } } }
+    private var scenarios: [String] { results.reduce(into: []) { if !$0.contains($1.scenario) { $0.append($1.scenario) } } }
+
+    private func result(_ scenario: String, _ lock: String) -> BenchResult? {
+        results.first { $0.scenario == scenario && $0.lock == lock }
+    }
+
+    private static func starved(_ result: BenchResult) -> Bool { result.note?.hasPrefix("starved") == true }
+
+    /// "1.41×" against pthread in this run, when both have a figure that compares.
+    private func ratio(_ result: BenchResult) -> String? {
+        guard let value = result.value, result.lock != "pthread", result.unit != "bytes", !Self.starved(result),
+              let pthread = self.result(result.scenario, "pthread"), !Self.starved(pthread),
+              let baseline = pthread.value, baseline > 0
+        else { return nil }
+        return String(format: "%.2f×", value / baseline)
+    }
+
+    /// The median (or the one figure), "≥ 2000.0 ms" when the writer was starved, "never".
+    private static func figure(_ result: BenchResult) -> String {
+        guard let value = result.value else { return result.note.map { _ in "never" } ?? "-" }
+        return (starved(result) ? "≥ " : "") + format(value, unit: result.unit)
+    }
+
+    /// Columns padded to their widest cell: the first left-aligned, the others right-aligned
+    /// except the last, a rule under the header.
+    private static func layout(_ rows: [[String]], leftAlignedLast: Bool) -> [String] {
+        let columns = rows.map(\.count).max() ?? 0
+        let widths = (0..<columns).map { column in rows.map { column < $0.count ? $0[column].count : 0 }.max() ?? 0 }
+        let lines = rows.map { row in
+            row.enumerated().map { column, cell in
+                let pad = String(repeating: " ", count: widths[column] - cell.count)
+                return column == 0 || (leftAlignedLast && column == columns - 1) ? cell + pad : pad + cell
+            }.joined(separator: "  ").replacingOccurrences(of: "\\s+$", with: "", options: .regularExpression)
+        }
+        let rule = String(repeating: "-", count: lines.map(\.count).max() ?? 0)
+        return [lines[0], rule] + lines.dropFirst()
+    }
+
     func render() -> String {
-        var locks: [String] = []
-        for result in results where !locks.contains(result.lock) { locks.append(result.lock) }
-        var scenarios: [String] = []
-        for result in results where !scenarios.contains(result.scenario) { scenarios.append(result.scenario) }
+        var rows: [[String]] = [["scenario / lock", "median", "spread", "vs pthread", "note"]]
+        for scenario in scenarios {
+            rows.append([scenario == "handoff" ? "handoff (p50; p99 for spread)" : scenario])
+            for lock in locks {
+                guard let result = result(scenario, lock) else { continue }
+                let spread = result.p99.map { "p99 " + Self.format($0, unit: result.unit) }
+                    ?? result.spread.map { Self.format($0, unit: result.unit) } ?? ""
+                rows.append(["  " + lock, Self.figure(result), spread, ratio(result) ?? "", Self.shortNote(result)])
+            }
+        }
+        let repetitions = self.repetitions.map { " of the \($0) repetitions" } ?? ""
+        return Self.layout(rows, leftAlignedLast: true).joined(separator: "\n") + """
+
+            median and spread (max − min)\(repetitions); writer-wait is the longest of its attempts,
+            recovery's spread is over its rounds. vs pthread: ratio to pthread in this run; lower is
+            better for times and bytes, higher for ops/s. --wide: one column per lock
+            """
+    }
+
+    /// The note in a few words (the JSON has it whole).
+    private static func shortNote(_ result: BenchResult) -> String {
+        guard let note = result.note else { return "" }
+        if starved(result) { return "starved (capped)" }
+        if note.hasPrefix("never") { return note.replacingOccurrences(of: "never (", with: "(") }
+        if note.hasPrefix("kernel lock state") { return "kernel state only" }
+        return note
+    }
+
+    func renderWide() -> String {
         var rows: [[String]] = [["scenario"] + locks]
         for scenario in scenarios {
-            let pthread = results.first { $0.scenario == scenario && $0.lock == "pthread" }
-            let baseline = pthread?.note?.hasPrefix("starved") == true ? nil : pthread?.value
-            var row = [scenario]
-            for lock in locks {
-                guard let result = results.first(where: { $0.scenario == scenario && $0.lock == lock }) else {
-                    row.append("-"); continue
-                }
-                guard let value = result.value else { row.append(result.note.map { _ in "never" } ?? "-"); continue }
-                var cell = Self.format(value, unit: result.unit)
+            rows.append([scenario] + locks.map { lock in
+                guard let result = result(scenario, lock) else { return "-" }
+                guard result.value != nil else { return Self.figure(result) }
+                var cell = Self.figure(result)
                 if let p99 = result.p99 { cell += " (p99 \(Self.format(p99, unit: result.unit)))" }
-                if result.note?.hasPrefix("starved") == true { cell = "≥ " + cell + " starved" }
-                if let baseline, baseline > 0, lock != "pthread", result.unit != "bytes", result.note?.hasPrefix("starved") != true {
-                    cell += String(format: " %.2f×", value / baseline)
-                }
-                row.append(cell)
-            }
-            rows.append(row)
+                if Self.starved(result) { cell += " starved" }
+                if let ratio = ratio(result) { cell += " " + ratio }
+                return cell
+            })
         }
-        let widths = (0..<rows[0].count).map { column in rows.map { $0[column].count }.max() ?? 0 }
-        return rows.enumerated().map { index, row in
-            let line = row.enumerated().map { column, cell in
-                column == 0 ? cell.padding(toLength: widths[column], withPad: " ", startingAt: 0)
-                    : String(repeating: " ", count: widths[column] - cell.count) + cell
-            }.joined(separator: "  ")
-            return index == 0 ? line + "\n" + String(repeating: "-", count: line.count) : line
-        }.joined(separator: "\n") + "\n(×: ratio to pthread in this run; lower is better for times and bytes, higher for ops/s)"
+        return Self.layout(rows, leftAlignedLast: false).joined(separator: "\n")
+            + "\nmedians; ×: ratio to pthread in this run; lower is better for times and bytes, higher for ops/s"
     }
 }
 

@@ -1,5 +1,6 @@
 import CPRWLockShim
 import Foundation
+import PRWLock
 
 /// Runs the scenarios. Multi-process scenarios start `prwlock bench-worker` processes that open
 /// the same lock and coordinate through a `ControlBlock`.
@@ -17,6 +18,10 @@ struct BenchRunner {
         case .uncontendedRead, .uncontendedWrite:
             let samples = try uncontended(kind, write: scenario == .uncontendedWrite)
             (result.value, result.spread) = (median(samples), spread(samples))
+        case .readAttached1, .readAttached8, .readAttached64, .readAttached256, .writeAttached1, .writeAttached8, .writeAttached64, .writeAttached256:
+            let (count, write) = scenario.attached!
+            let samples = try uncontended(kind, write: write, attached: count)
+            (result.value, result.spread) = (median(samples), spread(samples))
         case .readMostly2p, .readMostly4p, .mixed90_2p, .writeOnly2p:
             let (processes, writes): (Int, Int) = switch scenario {
             case .readMostly2p: (2, 1)
@@ -31,9 +36,13 @@ struct BenchRunner {
             result.value = percentile(samples, 0.5)
             result.p99 = percentile(samples, 0.99)
         case .writerWait:
-            let (longest, starved) = try writerWait(kind)
+            let (longest, starved) = try probedWait(kind, probingWrite: true)
             result.value = longest
             if starved { result.note = "starved: a writer waited past the \(settings.writerCapMilliseconds) ms cap" }
+        case .readerWait:
+            let (longest, starved) = try probedWait(kind, probingWrite: false)
+            result.value = longest
+            if starved { result.note = "starved: a reader waited past the \(settings.writerCapMilliseconds) ms cap" }
         case .recovery:
             let samples = try recovery(kind)
             if samples.isEmpty {
@@ -54,12 +63,30 @@ struct BenchRunner {
 
     // MARK: Uncontended
 
-    /// ns per acquire+release in this process, one sample per repetition.
-    private func uncontended(_ kind: LockKind, write: Bool) throws -> [Double] {
-        let spec = try ContenderFactory.create(kind, tag: tag(kind))
+    /// ns per acquire+release in this process, one sample per repetition. With `attached`, the
+    /// lock has `BenchSettings.attachedCapacity` slots and, for prwlock, `attached - 1` other
+    /// participants attached and idle in a worker process while it is measured.
+    private func uncontended(_ kind: LockKind, write: Bool, attached: Int? = nil) throws -> [Double] {
+        let capacity = attached == nil ? RWLock.defaultMaxProcesses : BenchSettings.attachedCapacity
+        let spec = try ContenderFactory.create(kind, tag: tag(kind), maxProcesses: capacity)
         defer { ContenderFactory.destroy(kind, spec: spec) }
+        var idle: (Process, ControlBlock)?
+        if kind == .prwlock, let attached, attached > 1 {
+            let block = try ControlBlock.create(tag: tag(kind))
+            let process = try startWorker(kind, spec, block, role: "attach", ["--count", "\(attached - 1)"])
+            idle = (process, block)
+            guard block.waitUntil(block.ready, atLeast: 1) else { throw BenchError("the attaching worker did not start") }
+        }
+        defer {
+            if let (process, block) = idle {
+                cprwlock_store32(block.stop, 1)
+                if !wait(process, seconds: 5) { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() }
+                block.remove()
+            }
+        }
         let lock = try ContenderFactory.open(kind, spec: spec)
-        let iterations = kind == .flock || kind == .ofd ? settings.uncontendedIterations / 10 : settings.uncontendedIterations
+        var iterations = kind == .flock || kind == .ofd ? settings.uncontendedIterations / 10 : settings.uncontendedIterations
+        if attached != nil { iterations /= 10 }  // eight such scenarios; a write with 256 attached is slow in a debug build
         return UncontendedLoop(iterations: iterations, repetitions: settings.repetitions, write: write).measure(lock)
     }
 
@@ -125,15 +152,19 @@ struct BenchRunner {
     // MARK: Writer wait
 
     /// The longest wait (ms) of a writer while two reader processes keep their holds overlapping.
-    private func writerWait(_ kind: LockKind) throws -> (Double, starved: Bool) {
+    /// writer-wait (`probingWrite`): the longest of the probe's write acquisitions while two
+    /// readers keep overlapping holds; reader-wait: the longest of its read acquisitions while two
+    /// writers hold the write lock in turn.
+    private func probedWait(_ kind: LockKind, probingWrite: Bool) throws -> (Double, starved: Bool) {
         let spec = try ContenderFactory.create(kind, tag: tag(kind))
         defer { ContenderFactory.destroy(kind, spec: spec) }
         let block = try ControlBlock.create(tag: tag(kind))
         defer { block.remove() }
+        let hold = probingWrite ? BenchSettings.readerHoldMicroseconds : BenchSettings.writerHoldMicroseconds
         let readers = try (0..<2).map { index in
-            try startWorker(kind, spec, block, role: "reader-hold", ["--index", "\(index)", "--hold-microseconds", "\(BenchSettings.readerHoldMicroseconds)"])
+            try startWorker(kind, spec, block, role: probingWrite ? "reader-hold" : "writer-hold", ["--index", "\(index)", "--hold-microseconds", "\(hold)"])
         }
-        let probe = try startWorker(kind, spec, block, role: "writer-probe", [
+        let probe = try startWorker(kind, spec, block, role: probingWrite ? "writer-probe" : "reader-probe", [
             "--index", "2", "--count", "\(settings.writerProbes)", "--cap-milliseconds", "\(settings.writerCapMilliseconds)",
         ])
         guard block.waitUntil(block.ready, atLeast: 3) else { throw BenchError("workers did not start") }

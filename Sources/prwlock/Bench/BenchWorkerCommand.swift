@@ -10,7 +10,8 @@ struct BenchWorkerCommand: ParsableCommand {
         shouldDisplay: false)
 
     enum Role: String, ExpressibleByArgument {
-        case mix, readerHold = "reader-hold", writerProbe = "writer-probe", holder, waiter, handoffWaiter = "handoff-waiter"
+        case mix, readerHold = "reader-hold", writerHold = "writer-hold", writerProbe = "writer-probe"
+        case readerProbe = "reader-probe", holder, waiter, handoffWaiter = "handoff-waiter", attach
     }
 
     @Option var kind: LockKind
@@ -19,17 +20,20 @@ struct BenchWorkerCommand: ParsableCommand {
     @Option var role: Role
     @Option var index: Int = 0
     @Option(help: "mix: percent of operations that write.") var writePercent: Int = 1
-    @Option(help: "reader-hold: microseconds per hold.") var holdMicroseconds: Int = 1000
-    @Option(help: "writer-probe and handoff-waiter: how many times.") var count: Int = 10
-    @Option(help: "writer-probe: give up after this many milliseconds per attempt.") var capMilliseconds: Int = 1000
+    @Option(help: "reader-hold and writer-hold: microseconds per hold.") var holdMicroseconds: Int = 1000
+    @Option(help: "writer-probe, reader-probe and handoff-waiter: how many times; attach: how many participants.") var count: Int = 10
+    @Option(help: "writer-probe and reader-probe: give up after this many milliseconds per attempt.") var capMilliseconds: Int = 1000
 
     func run() throws {
         let block = try ControlBlock(path: control)
         let lock = try ContenderFactory.open(kind, spec: spec)
         switch role {
         case .mix: runMix(lock, block)
-        case .readerHold: runReaderHold(lock, block)
-        case .writerProbe: runWriterProbe(lock, block)
+        case .readerHold: runHold(lock, block, write: false)
+        case .writerHold: runHold(lock, block, write: true)
+        case .writerProbe: runProbe(lock, block, write: true)
+        case .readerProbe: runProbe(lock, block, write: false)
+        case .attach: try runAttach(lock, block)
         case .holder: runHolder(lock, block)
         case .waiter: runWaiter(lock, block)
         case .handoffWaiter: runHandoffWaiter(lock, block)
@@ -67,42 +71,52 @@ struct BenchWorkerCommand: ParsableCommand {
         block.result(index, 1).pointee = Int64(bitPattern: checksum)
     }
 
-    /// Holds read for `holdMicroseconds`, again and again, until told to stop.
-    private func runReaderHold(_ lock: any BenchLock, _ block: ControlBlock) {
+    /// Holds read (or write) for `holdMicroseconds`, again and again, until told to stop.
+    private func runHold(_ lock: any BenchLock, _ block: ControlBlock, write: Bool) {
         startTogether(block)
         let hold = Int64(holdMicroseconds) * 1000
         var holds: Int64 = 0
         while cprwlock_load32_relaxed(block.stop) == 0 {
-            lock.lockRead()
+            if write { lock.lockWrite() } else { lock.lockRead() }
             let end = cprwlock_monotonic_ns() + hold
             while cprwlock_monotonic_ns() < end { cprwlock_cpu_relax() }
-            lock.unlockRead()
+            if write { lock.unlockWrite() } else { lock.unlockRead() }
             holds += 1
         }
         block.result(index, 0).pointee = holds
     }
 
-    /// Takes the write lock `count` times while readers overlap; records the longest wait (ns) in
-    /// field 0, attempts completed in 1, -1 in 2 if an attempt passed the cap, the current
-    /// attempt's start in 4, and 1 in 3 when done.
-    private func runWriterProbe(_ lock: any BenchLock, _ block: ControlBlock) {
+    /// Takes the write (or read) lock `count` times while the other side keeps it busy; records
+    /// the longest wait (ns) in field 0, attempts completed in 1, -1 in 2 if an attempt passed the
+    /// cap, the current attempt's start in 4, and 1 in 3 when done.
+    private func runProbe(_ lock: any BenchLock, _ block: ControlBlock, write: Bool) {
         startTogether(block)
-        usleep(20_000)  // let the readers' holds overlap first
+        usleep(20_000)  // let the holders' holds overlap first
         var longest: Int64 = 0
         for attempt in 0..<count {
             let start = cprwlock_monotonic_ns()
             block.result(index, 4).pointee = start  // the parent caps locks that have no timeout
-            guard lock.lockWrite(deadline: start + Int64(capMilliseconds) * 1_000_000) else {
+            let deadline = start + Int64(capMilliseconds) * 1_000_000
+            guard write ? lock.lockWrite(deadline: deadline) : lock.lockRead(deadline: deadline) else {
                 block.result(index, 2).pointee = -1
                 break
             }
             longest = max(longest, cprwlock_monotonic_ns() - start)
-            lock.unlockWrite()
+            if write { lock.unlockWrite() } else { lock.unlockRead() }
             block.result(index, 0).pointee = longest
             block.result(index, 1).pointee = Int64(attempt + 1)
             usleep(2000)
         }
         block.result(index, 3).pointee = 1  // done
+    }
+
+    /// Attaches `count` participants (this one's open lock and `count - 1` more) and keeps them
+    /// attached, idle, until told to stop.
+    private func runAttach(_ first: any BenchLock, _ block: ControlBlock) throws {
+        let others = try (1..<max(1, count)).map { _ in try ContenderFactory.open(kind, spec: spec) }
+        _ = cprwlock_fetch_add32(block.ready, 1)
+        while cprwlock_load32_relaxed(block.stop) == 0 { usleep(5000) }
+        withExtendedLifetime((first, others)) {}
     }
 
     /// Takes the write lock and holds it until killed.

@@ -17,6 +17,8 @@ protocol BenchLock {
     /// Write lock with a deadline on CLOCK_MONOTONIC; false when it passed. Locks without
     /// timeouts block, and the benchmark caps them from outside.
     func lockWrite(deadline: Int64) -> Bool
+    /// Read lock with a deadline, as `lockWrite(deadline:)`.
+    func lockRead(deadline: Int64) -> Bool
 }
 
 struct PRWLockContender: BenchLock {
@@ -26,13 +28,10 @@ struct PRWLockContender: BenchLock {
     func unlockRead() { try! lock.release() }
     func unlockWrite() { try! lock.release() }
     func lockWrite(deadline: Int64) -> Bool {
-        let left = max(0, deadline - cprwlock_monotonic_ns())
-        do {
-            try lock.acquireWrite(timeout: .nanoseconds(left))
-            return true
-        } catch {
-            return false
-        }
+        (try? lock.acquireWrite(timeout: .nanoseconds(max(0, deadline - cprwlock_monotonic_ns())))) != nil
+    }
+    func lockRead(deadline: Int64) -> Bool {
+        (try? lock.acquireRead(timeout: .nanoseconds(max(0, deadline - cprwlock_monotonic_ns())))) != nil
     }
 }
 
@@ -43,6 +42,7 @@ struct PthreadContender: BenchLock {
     func unlockRead() { precondition(cprwlock_pthread_unlock(memory) == 0) }
     func unlockWrite() { precondition(cprwlock_pthread_unlock(memory) == 0) }
     func lockWrite(deadline: Int64) -> Bool { cprwlock_pthread_timedwrlock(memory, deadline) == 0 }
+    func lockRead(deadline: Int64) -> Bool { cprwlock_pthread_timedrdlock(memory, deadline) == 0 }
 }
 
 struct FlockContender: BenchLock {
@@ -52,6 +52,7 @@ struct FlockContender: BenchLock {
     func unlockRead() { precondition(cprwlock_flock(fd, LOCK_UN) == 0) }
     func unlockWrite() { precondition(cprwlock_flock(fd, LOCK_UN) == 0) }
     func lockWrite(deadline: Int64) -> Bool { lockWrite(); return true }
+    func lockRead(deadline: Int64) -> Bool { lockRead(); return true }
 }
 
 struct OFDContender: BenchLock {
@@ -61,17 +62,19 @@ struct OFDContender: BenchLock {
     func unlockRead() { precondition(cprwlock_ofd_lock_wait(fd, Int32(F_UNLCK)) == 0) }
     func unlockWrite() { precondition(cprwlock_ofd_lock_wait(fd, Int32(F_UNLCK)) == 0) }
     func lockWrite(deadline: Int64) -> Bool { lockWrite(); return true }
+    func lockRead(deadline: Int64) -> Bool { lockRead(); return true }
 }
 
 /// Creates each kind of lock in shared memory (parent) and opens it (every process).
 enum ContenderFactory {
     /// Makes a fresh lock of `kind`; returns the spec the benchmark processes open it with.
-    static func create(_ kind: LockKind, tag: String) throws -> String {
+    /// `maxProcesses` is prwlock's capacity (the others have none).
+    static func create(_ kind: LockKind, tag: String, maxProcesses: Int = RWLock.defaultMaxProcesses) throws -> String {
         switch kind {
         case .prwlock:
             let name = "bench-\(tag)"
             try? RWLock.remove(name: name)
-            _ = try RWLock(name: name)
+            _ = try RWLock(name: name, maxProcesses: maxProcesses)
             return name
         case .pthread, .pthreadWriter:
             let path = "/dev/shm/prwlock-bench-\(tag)-pthread"

@@ -61,6 +61,7 @@ struct TortureCommand: ParsableCommand {
         var kills = 0
         var nextKill = start.addingTimeInterval(Double(killEvery) / 1000)
         var lastReport = start
+        let stderrIsTerminal = isatty(2) == 1
         while Date() < end {
             usleep(2000)
             if killEvery > 0 && Date() >= nextKill && spawns < TortureState.maxSpawns - processes {
@@ -75,17 +76,19 @@ struct TortureCommand: ParsableCommand {
                 kills += 1
                 nextKill = nextKill.addingTimeInterval(Double(killEvery) / 1000)
             }
-            if !json && Date().timeIntervalSince(lastReport) >= 1 {
+            // On a terminal, one line rewritten each second; in a log, a plain line every 5 s.
+            if !json && Date().timeIntervalSince(lastReport) >= (stderrIsTerminal ? 1 : 5) {
                 lastReport = Date()
                 let ops = state.total(.operations, spawns: spawns)
-                FileHandle.standardError.write(Data(String(format: "\r%5.0f s  %10lld operations  %6d kills  %4lld violations",
-                    Date().timeIntervalSince(start), ops, kills,
-                    state.total(.tornReads, spawns: spawns) + state.total(.overlaps, spawns: spawns)).utf8))
+                let line = String(format: "%5.0f s of %.0f  %10lld operations  %6d kills  %4lld violations",
+                    Date().timeIntervalSince(start), seconds, ops, kills,
+                    state.total(.tornReads, spawns: spawns) + state.total(.overlaps, spawns: spawns))
+                FileHandle.standardError.write(Data((stderrIsTerminal ? "\r" + line : line + "\n").utf8))
             }
         }
         cprwlock_store32(state.stop, 1)
         for worker in workers { worker.waitUntilExit() }
-        if !json { FileHandle.standardError.write(Data("\n".utf8)) }
+        if !json && stderrIsTerminal { FileHandle.standardError.write(Data("\n".utf8)) }
 
         // The lock must still be usable by a newcomer, promptly.
         let finalStart = cprwlock_monotonic_ns()

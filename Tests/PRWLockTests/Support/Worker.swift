@@ -14,10 +14,17 @@ final class Worker: Sendable {
         return testBinary.deletingLastPathComponent().appendingPathComponent("prwlock-test-worker")
     }
 
-    init(_ arguments: [String], environment: [String: String]? = nil) throws {
+    /// `launcher`, if given, is a command that runs the worker (its first element an absolute
+    /// path), e.g. `unshare --pid --fork`.
+    init(_ arguments: [String], environment: [String: String]? = nil, launcher: [String] = []) throws {
         process = Process()
-        process.executableURL = Worker.executable
-        process.arguments = arguments
+        if let program = launcher.first {
+            process.executableURL = URL(fileURLWithPath: program)
+            process.arguments = Array(launcher.dropFirst()) + [Worker.executable.path] + arguments
+        } else {
+            process.executableURL = Worker.executable
+            process.arguments = arguments
+        }
         if let environment { process.environment = environment }
         process.standardOutput = stdout
         let buffer = self.buffer
@@ -108,7 +115,7 @@ final class SharedRecordFile {
     let path: String
     init() {
         path = "/dev/shm/prwlock-test-record-\(getpid())-\(UInt32.random(in: 0 ... .max))"
-        FileManager.default.createFile(atPath: path, contents: Data(count: 4096))
+        precondition(FileManager.default.createFile(atPath: path, contents: Data(count: 4096)), "cannot create \(path)")
     }
     deinit { try? FileManager.default.removeItem(atPath: path) }
 }
