@@ -1,6 +1,9 @@
 /// What the other languages' layer (PRWLockC: the C library, and Python through it) needs beyond
 /// the public API: acquisitions with one timeout argument and typed errors, so that a failed try
-/// boxes no error and a C caller gets its return code without an allocation.
+/// boxes no error and a C caller gets its return code without an allocation. They are inlinable
+/// (and so is the uncontended path under them, down to SharedWords): each C export then contains
+/// the whole fast path instead of calling across the module boundary, a call and return that
+/// cost as much as a third of a read pair here.
 extension RWLock {
     /// Acquires the read or write lock for a thread-bound caller.
     ///
