@@ -29,9 +29,9 @@ import Logging
 ///
 /// A thread that holds the write lock and asks for the read or write lock again with a wait gets
 /// ``RWLockError/wouldDeadlock`` at once instead of waiting for itself (a try just returns
-/// false, and a zero timeout throws ``RWLockError/timedOut``). Other self-waits are not detected, because read and upgradable holds belong to the
-/// process, not to a thread, so the lock cannot tell whether another thread will release the
-/// hold it waits for: a thread that holds a read lock and asks for write (or upgrades while its
+/// false, and a zero timeout throws ``RWLockError/timedOut``). Other self-waits are not
+/// detected, because read and upgradable holds belong to the process, not to a thread, so the
+/// lock cannot tell whether another thread will release the hold it waits for: a thread that holds a read lock and asks for write (or upgrades while its
 /// process holds plain read locks too), one that holds the upgradable lock and asks for write
 /// instead of upgrading, and one that re-acquires read behind a waiting writer (read holds are
 /// not recursive while a writer waits). Give such waits a timeout. Async acquisitions are not

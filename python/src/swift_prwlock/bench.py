@@ -155,17 +155,17 @@ class Filelock(Library):
         return lock.acquire_write, lock.release
 
     def acquire_write(self, lock: Any, timeout: float) -> bool:
-        from filelock import Timeout
-        try:
-            lock.acquire_write(timeout=timeout)
-            return True
-        except Timeout:
-            return False
+        return self._acquired(lock.acquire_write, timeout)
 
     def acquire_read(self, lock: Any, timeout: float) -> bool:
+        return self._acquired(lock.acquire_read, timeout)
+
+    @staticmethod
+    def _acquired(acquire: Callable[..., Any], timeout: float) -> bool:
+        """filelock raises Timeout instead of returning False."""
         from filelock import Timeout
         try:
-            lock.acquire_read(timeout=timeout)
+            acquire(timeout=timeout)
             return True
         except Timeout:
             return False
