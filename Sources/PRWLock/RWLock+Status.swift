@@ -29,6 +29,10 @@ extension RWLock {
             public let isSelf: Bool
             /// Whether it runs in the PID namespace of the process that took this snapshot.
             public let pidNamespace: PIDNamespace
+            /// Whether its slot is in the lock's readers set: it read since a writer last found it
+            /// idle, so writers look at it. A process that never reads, or read once and went
+            /// idle while writers came by, costs writers nothing (docs/DESIGN.md, "The readers set").
+            public let isInReadersSet: Bool
 
             /// "pid 4242", or for a process in another PID namespace "pid 1 in another PID
             /// namespace (pid 4242 here)".
@@ -164,13 +168,14 @@ extension SharedWords {
             participants.append(.init(
                 slot: slot,
                 pid: pid_t(bitPattern: cprwlock_load32(pid(slot))),
-                readers: Int(cprwlock_load32(readers(slot))),
+                readers: Int(ReaderWord.count(cprwlock_load32(readers(slot)))),
                 holdsWrite: writerSlot == slot && cprwlock_load32(holdsWrite(slot)) != 0,
                 waitingReaders: Int(cprwlock_load32(waitingReaders(slot))),
                 waitingWriters: Int(cprwlock_load32(waitingWriters(slot))),
                 isAlive: slot == me ? true : try isAlive(slot),
                 isSelf: slot == me,
-                pidNamespace: pidNamespace(of: slot, ours: ourNamespace)))
+                pidNamespace: pidNamespace(of: slot, ours: ourNamespace),
+                isInReadersSet: isInReadersSet(slot)))
         }
         let writer = writerSlot.map { slot in participants.first(where: { $0.slot == slot }) } ?? nil
         // Totals count the living: a dead participant's counts are cleared when someone waiting

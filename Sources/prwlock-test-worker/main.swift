@@ -29,6 +29,8 @@
 //   prwlock-test-worker pg-hold|pg-timed|pg-counter ...     the PostgreSQL lock's roles (PostgresModes.swift)
 //   prwlock-test-worker fork-busy HANDLE COUNT                fork COUNT times while a thread keeps the
 //                                                            slow path busy; print "children-ok=N"
+//   prwlock-test-worker idle-readers HANDLE COUNT             attach COUNT participants, each reads once;
+//                                                            print "ready", stay idle until killed
 import CPRWLockShim
 import Glibc
 import PRWLock
@@ -332,6 +334,20 @@ case "victim":
         fail("victim: \(error)")
     }
     say("done")
+
+case "idle-readers":
+    do {
+        // Each RWLock instance is a participant of its own (its own slot).
+        let participants = (0..<(Int(arguments[3]) ?? 1)).map { _ in openLock(arguments[2]) }
+        for participant in participants {
+            try participant.acquireRead(timeout: .seconds(20))
+            try participant.releaseRead()
+        }
+        say("ready")
+        withExtendedLifetime(participants) { while true { sleep(60) } }
+    } catch {
+        fail("idle-readers: \(error)")
+    }
 
 case "shared-add":
     let lock = openLock(arguments[2])

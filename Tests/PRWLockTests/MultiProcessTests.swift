@@ -30,10 +30,7 @@ import Testing
         var totalOps = 0, totalWrites = 0
         for worker in workers {
             #expect(worker.waitForExit(timeout: 120) == 0, "\(worker.output)")
-            let summary = try #require(worker.output.last(where: { $0.hasPrefix("ops=") }))
-            let fields = Dictionary(uniqueKeysWithValues: summary.split(separator: " ").map {
-                let pair = $0.split(separator: "="); return (String(pair[0]), Int(pair[1])!)
-            })
+            let fields = try worker.hammerSummary()
             #expect(fields["torn"] == 0)
             #expect(fields["overlaps"] == 0)
             totalOps += fields["ops"]!

@@ -89,6 +89,17 @@ import Testing
         try expectRefused(Array(valid.dropLast(64)), name: name, corrupt)
     }
 
+    @Test func aSegmentOfProtocol1IsRefusedWithWhatToDo() throws {
+        // Protocol 1 had no readers set: its writers would not see our readers, nor ours theirs.
+        var version1 = try validSegment()
+        version1[8] = 1
+        let name = uniqueLockName()
+        try expectRefused(version1, name: name) { error in
+            guard case .corruptSegment(let reason) = error else { return false }
+            return reason.contains("layout version 1") && reason.contains("older swift-prwlock") && reason.contains("prwlock remove")
+        }
+    }
+
     @Test func aCorruptLockWordIsAnErrorNotACrash() throws {
         // The owner field of W names slot 999 of a 4-slot lock: it must never be used as an index.
         var bytes = try validSegment(maxProcesses: 4)
@@ -115,10 +126,13 @@ import Testing
     }
 
     @Test func leftoversOnAFreeSlotDoNotWedgeWriters() throws {
-        // Slot 3 is free (state 0) but its bitmap bit is set and it claims a reader: only a corrupt
-        // segment looks like this. The writer's liveness check must clear it.
+        // Slot 3 is free (state 0) but its bits in the attached bitmap and the readers set (and
+        // the set's summary) are set and it claims a reader: only a corrupt segment looks like
+        // this. The writer's liveness check must clear it.
         var bytes = try validSegment(maxProcesses: 4)
         bytes[192] |= 1 << 3
+        bytes[320] |= 1 << 3
+        bytes[448] |= 1
         bytes[512 + 3 * 64] = 1
         let name = uniqueLockName()
         _ = FileManager.default.createFile(atPath: "/dev/shm/prwlock.\(name)", contents: Data(bytes), attributes: [.posixPermissions: 0o600])

@@ -35,11 +35,18 @@ static inline void cprwlock_store32_before_later_stores(uint32_t *p, uint32_t v)
     __atomic_store_n(p, v, __ATOMIC_RELEASE);
     __atomic_thread_fence(__ATOMIC_RELEASE);
 }
+/// A store that earlier loads and stores cannot overtake (release): no fence on x86.
+static inline void cprwlock_store32_after_earlier_accesses(uint32_t *p, uint32_t v) {
+    __atomic_store_n(p, v, __ATOMIC_RELEASE);
+}
 static inline uint32_t cprwlock_fetch_add32(uint32_t *p, uint32_t v) {
     return __atomic_fetch_add(p, v, __ATOMIC_SEQ_CST);
 }
 static inline uint32_t cprwlock_fetch_sub32(uint32_t *p, uint32_t v) {
     return __atomic_fetch_sub(p, v, __ATOMIC_SEQ_CST);
+}
+static inline uint32_t cprwlock_fetch_or32(uint32_t *p, uint32_t v) {
+    return __atomic_fetch_or(p, v, __ATOMIC_SEQ_CST);
 }
 static inline uint32_t cprwlock_exchange32(uint32_t *p, uint32_t v) {
     return __atomic_exchange_n(p, v, __ATOMIC_SEQ_CST);

@@ -17,6 +17,7 @@ package enum CrashPoint: String, CaseIterable, Sendable {
     // Read acquire and release.
     case readPublished = "read.published"                // R1 done, W not yet checked
     case readBackedOff = "read.backed-off"               // R4: publication undone
+    case readJoinedSet = "read.joined-set"               // B1: in the readers set, BIASED not yet set
     case readQueued = "read.queued"                      // R6: waitingReaders incremented
     case readSleeping = "read.sleeping"                  // READERS_SLEEPING set, about to wait
     case readGranted = "read.granted"                    // holding, not yet returned
@@ -27,11 +28,15 @@ package enum CrashPoint: String, CaseIterable, Sendable {
     case writeClaimed = "write.claimed"                  // W2: W owned, readers not yet drained
     case writeDrained = "write.drained"                  // W3 done, holdsWrite not yet set
     case writeHolding = "write.holding"                  // W4: holdsWrite set, not yet returned
+    case writeRevoking = "write.revoking"                // V1: a slot's BIASED taken, still in the set
+    case writeRevoked = "write.revoked"                  // V2: out of the set, V3's re-check not yet
+    case writeSummaryCleared = "write.summary-cleared"   // V4: summary bit cleared, re-check not yet
     case writeReleaseFlagCleared = "write-release.flag-cleared"      // WR2 done
     case writeReleaseNoticeCleared = "write-release.notice-cleared"  // WR3 done
     case writeReleaseReleased = "write-release.released"             // WR4 done, writers not yet woken
     // Recovery of a dead participant's slot.
     case recoverySlotLocked = "recovery.slot-locked"     // won the dead slot's lock
+    case recoveryRepairedSet = "recovery.repaired-set"   // C1: readers set repaired, W not yet released
     case recoveryWriterCleared = "recovery.writer-cleared"  // step 1 done
     case recoveryReadersCleared = "recovery.readers-cleared"  // step 2 done
     case recoveryDetached = "recovery.detached"          // step 3 done

@@ -3,22 +3,49 @@ import Glibc
 #endif
 import CPRWLockShim
 
-/// Read acquire and release: R1–R7 and RR1–RR2 of docs/DESIGN.md.
+/// Read acquire and release: R1–R7 and RR1–RR2 of docs/DESIGN.md, and the bias (B1–B2).
 extension LockCore {
-    /// R1–R3: publish in our own slot, then look for a writer. On failure the publication is
+    /// R1–R3: publish in our own slot, then look for a writer. A slot in the readers set
+    /// (BIASED) enters at once; otherwise R4 joins the set first. On failure the publication is
     /// undone (and a draining writer woken if our slot became empty).
     @inline(__always)
     @inlinable func tryEnterRead(_ me: Int) -> Bool {
         let previous = cprwlock_fetch_add32(words.readers(me), 1)
         CrashPoint.reach(.readPublished)
-        if LockWord.owner(cprwlock_load32(words.lock)) == 0 && previous < Self.maximumReadHolds {
+        let word = cprwlock_load32(words.lock)
+        // One comparison for "BIASED and the count below the limit": without BIASED the
+        // subtraction wraps to 2^31 or more.
+        if LockWord.owner(word) == 0 && previous &- ReaderWord.biased < Self.maximumReadHolds {
             CrashPoint.reach(.readGranted)
             return true
         }
-        let left = cprwlock_fetch_sub32(words.readers(me), 1) - 1
+        return tryEnterReadUnbiased(me, previous: previous, word: word)
+    }
+
+    /// R4–R5, out of line: the slot was not BIASED (a writer revoked it, or it never read), or a
+    /// writer was in the way. Joins the readers set and looks at W again; else backs off.
+    @inline(never)
+    @usableFromInline func tryEnterReadUnbiased(_ me: Int, previous: UInt32, word: UInt32) -> Bool {
+        if LockWord.owner(word) == 0 && previous & ReaderWord.biased == 0 && ReaderWord.count(previous) < Self.maximumReadHolds {
+            bias(me)
+            // R4: a writer that claims W after this load scans a set that has our slot in it.
+            if LockWord.owner(cprwlock_load32(words.lock)) == 0 {
+                CrashPoint.reach(.readGranted)
+                return true
+            }
+        }
+        let left = ReaderWord.count(cprwlock_fetch_sub32(words.readers(me), 1)) - 1
         CrashPoint.reach(.readBackedOff)
         if left == 0 && LockWord.owner(cprwlock_load32(words.lock)) != 0 { wakeWriters() }
         return false
+    }
+
+    /// B1–B2: put our slot in the readers set, then mark the slot BIASED. The order keeps the
+    /// invariant "BIASED implies the slot's bit in the set" (docs/DESIGN.md, "The readers set").
+    func bias(_ me: Int) {
+        words.addToReadersSet(me)
+        CrashPoint.reach(.readJoinedSet)
+        _ = cprwlock_fetch_or32(words.readers(me), ReaderWord.biased)
     }
 
     /// The deadline is made only when the lock is not had at once (see acquireWrite).
@@ -42,9 +69,12 @@ extension LockCore {
             }
             return false
         }
-        // R6: queue. Writers defer to queued readers for one reader phase after each write.
+        // R6: queue. Writers defer to queued readers for one reader phase after each write, and
+        // they look for queued readers in the readers set only: be in it (a revoker that took
+        // BIASED away before this load re-adds the slot when it sees our queue count, V3).
         _ = cprwlock_fetch_add32(words.waitingReaders(me), 1)
         CrashPoint.reach(.readQueued)
+        if cprwlock_load32(words.readers(me)) & ReaderWord.biased == 0 { bias(me) }
         let started = Deadline.now()
         defer {
             _ = cprwlock_fetch_sub32(words.waitingReaders(me), 1)
@@ -80,12 +110,13 @@ extension LockCore {
     }
 
     private func checkReadHoldLimit(_ me: Int) throws(RWLockError) {
-        if cprwlock_load32(words.readers(me)) >= Self.maximumReadHolds {
+        if ReaderWord.count(cprwlock_load32(words.readers(me))) >= Self.maximumReadHolds {
             throw .tooManyReaders(limit: Int(Self.maximumReadHolds))
         }
     }
 
     /// RR1–RR2. Refuses to go below zero: a release without a read hold throws and changes nothing.
+    /// BIASED stays: the slot stays in the readers set until a writer finds it idle (V1).
     @inlinable @inline(__always)
     func releaseRead() throws(RWLockError) {
         guard let me = fastSlot else { throw .notHeld }  // a forked child inherits no holds
@@ -97,10 +128,10 @@ extension LockCore {
         let readers = words.readers(me)
         var current = cprwlock_load32_relaxed(readers)
         repeat {
-            if current == 0 { throw .notHeld }
+            if ReaderWord.count(current) == 0 { throw .notHeld }
         } while !cprwlock_cas32(readers, &current, current - 1)
         CrashPoint.reach(.readReleased)
-        if current == 1 && LockWord.owner(cprwlock_load32(words.lock)) != 0 {
+        if ReaderWord.count(current) == 1 && LockWord.owner(cprwlock_load32(words.lock)) != 0 {
             wakeWriters()  // a writer may be draining
         }
     }

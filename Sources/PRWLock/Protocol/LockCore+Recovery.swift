@@ -21,7 +21,7 @@ extension LockCore {
             CrashPoint.reach(.recoverySlotLocked)
             let pid = cprwlock_load32(words.pid(slot))
             let wasWriting = LockWord.owner(cprwlock_load32(words.lock)) == UInt32(slot + 1) && cprwlock_load32(words.holdsWrite(slot)) != 0
-            let readers = cprwlock_load32(words.readers(slot))
+            let readers = ReaderWord.count(cprwlock_load32(words.readers(slot)))
             clear(slot, recovering: true)
             logger?.warning("prwlock: recovered the lock from a dead process", metadata: [
                 "pid": "\(pid)", "slot": "\(slot)", "heldWrite": "\(wasWriting)", "readHolds": "\(readers)",
@@ -37,6 +37,7 @@ extension LockCore {
         let word = cprwlock_load32(words.lock)
         if LockWord.owner(word) == UInt32(slot + 1) || LockWord.upgrader(word) == UInt32(slot + 1) { return true }
         if cprwlock_load64(words.bitmapWord(slot / 64)) & (UInt64(1) << UInt64(slot % 64)) != 0 { return true }
+        if words.isInReadersSet(slot) { return true }
         return cprwlock_load32(words.readers(slot)) != 0 || cprwlock_load32(words.waitingReaders(slot)) != 0
     }
 
@@ -48,6 +49,8 @@ extension LockCore {
             if cprwlock_load32(words.holdsWrite(slot)) != 0 {
                 cprwlock_store32(words.ownerDied, 1)  // before W is released: the next writer sees it
             }
+            repairReadersSet()
+            if recovering { CrashPoint.reach(.recoveryRepairedSet) }
             while LockWord.owner(word) == UInt32(slot + 1) {
                 if cprwlock_cas32(words.lock, &word, 0) {
                     if word & LockWord.readersSleeping != 0 { wakeReaders() }
@@ -64,6 +67,7 @@ extension LockCore {
         cprwlock_store32(words.waitingReaders(slot), 0)
         cprwlock_store32(words.waitingWriters(slot), 0)
         cprwlock_store32(words.holdsWrite(slot), 0)
+        words.removeFromReadersSet(slot)  // after its words are 0: the invariant holds throughout
         if recovering { CrashPoint.reach(.recoveryReadersCleared) }
         words.clearAttached(slot)
         if recovering { CrashPoint.reach(.recoveryDetached) }
@@ -74,12 +78,26 @@ extension LockCore {
         wakeWriters()
     }
 
+    /// C1's repair: an owner of W that died inside a revocation (between V2 and V3) may have left
+    /// a slot with readers, or a bias, out of the readers set. Before its W is released, every
+    /// such slot goes back in; a slot put back needlessly only costs writers a look.
+    private func repairReadersSet() {
+        for slot in 0..<words.slotCount
+        where cprwlock_load32(words.readers(slot)) != 0 || cprwlock_load32(words.waitingReaders(slot)) != 0 {
+            words.addToReadersSet(slot)
+        }
+        // A death inside V4 (summary bit cleared, re-check not done).
+        for index in 0..<words.bitmapWordsInUse where cprwlock_load64(words.readersSetWord(index)) != 0 {
+            words.markInSummary(word: index)
+        }
+    }
+
     /// Checks the writer in the way and the slots with queued readers.
     func recoverDeadBlockers(owner: Int?, queued: Int?) throws(RWLockError) -> Bool {
         var recovered = false
         if let owner { recovered = try recoverIfDead(owner) || recovered }
         if queued != nil {
-            for slot in words.attachedSlots() where cprwlock_load32(words.waitingReaders(slot)) != 0 {
+            for slot in words.slotsInReadersSet() where cprwlock_load32(words.waitingReaders(slot)) != 0 {
                 recovered = try recoverIfDead(slot) || recovered
             }
         }
@@ -89,7 +107,7 @@ extension LockCore {
     /// Checks every slot that has readers.
     func recoverDeadReaders() throws(RWLockError) -> Bool {
         var recovered = false
-        for slot in words.attachedSlots() where cprwlock_load32(words.readers(slot)) != 0 {
+        for slot in words.slotsInReadersSet() where ReaderWord.count(cprwlock_load32(words.readers(slot))) != 0 {
             recovered = try recoverIfDead(slot) || recovered
         }
         return recovered

@@ -70,7 +70,8 @@ extension LockCore {
         guard let me = fastSlot, LockWord.owner(cprwlock_load32(words.lock)) == UInt32(me + 1),
               cprwlock_load32(words.holdsWrite(me)) == 1
         else { throw .notHeld }
-        _ = cprwlock_fetch_add32(words.readers(me), 1)
+        // In the readers set before W is given up, so that the next writer sees this read.
+        if cprwlock_fetch_add32(words.readers(me), 1) & ReaderWord.biased == 0 { bias(me) }
         guard releaseWrite(me) else {
             // Another thread of ours released the write hold meanwhile: undo the read.
             _ = cprwlock_fetch_sub32(words.readers(me), 1)

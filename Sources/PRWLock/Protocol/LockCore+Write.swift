@@ -14,8 +14,10 @@ extension LockCore {
         var expected: UInt32 = 0
         guard cprwlock_cas32(words.lock, &expected, UInt32(me + 1)) else { return (false, false) }
         CrashPoint.reach(.writeClaimed)
-        if busyReaderSlot() != nil { return (false, true) }
+        var visited = 0
+        if busyReaderSlot(visited: &visited) != nil { return (false, true) }
         CrashPoint.reach(.writeDrained)
+        if visited > Self.revocationThreshold { revokeIdleReaders(me) }
         // The caller's writes to the protected data must not become visible before this flag:
         // recovery reads it to decide whether a dead writer may have left the data half-written.
         cprwlock_store32_before_later_stores(words.holdsWrite(me), 1)
@@ -23,14 +25,61 @@ extension LockCore {
         return (true, true)
     }
 
+    /// The first slot of the readers set with a queued reader (every queued reader's slot is in
+    /// the set: R6).
     @inline(__always)
     @inlinable func queuedReaderSlot() -> Int? {
-        words.firstAttachedSlot(where: { cprwlock_load32(words.waitingReaders($0)) != 0 })
+        words.firstSlotInReadersSet(where: { cprwlock_load32(words.waitingReaders($0)) != 0 })
+    }
+
+    /// The first slot of the readers set with a read hold (every holder's slot is in the set:
+    /// R3/R4); `visited` counts the slots looked at.
+    @inline(__always)
+    @inlinable func busyReaderSlot(visited: inout Int) -> Int? {
+        words.firstSlotInReadersSet(where: {
+            visited &+= 1
+            return ReaderWord.count(cprwlock_load32(words.readers($0))) != 0
+        })
     }
 
     @inline(__always)
     @inlinable func busyReaderSlot() -> Int? {
-        words.firstAttachedSlot(where: { cprwlock_load32(words.readers($0)) != 0 })
+        var visited = 0
+        return busyReaderSlot(visited: &visited)
+    }
+
+    /// V1–V3: called by the owner of W, drained, when its scan of the readers set visited more
+    /// than `revocationThreshold` slots: every idle slot but ours leaves the set, so processes
+    /// that read once and went idle cost later writers nothing. A slot's next reader joins again
+    /// (R4). Only the owner of W revokes, so revocations never overlap.
+    @inline(never)
+    @usableFromInline func revokeIdleReaders(_ me: Int) {
+        _ = words.firstSlotInReadersSet(where: { slot in
+            guard slot != me else { return false }
+            // V1: BIASED out, only if the count is 0 (a reader that published since keeps it).
+            var expected = ReaderWord.biased
+            guard cprwlock_cas32(words.readers(slot), &expected, 0) else { return false }
+            CrashPoint.reach(.writeRevoking)
+            let wordEmptied = words.removeFromReadersSet(slot)  // V2
+            CrashPoint.reach(.writeRevoked)
+            // V3: a reader of that slot that published or queued, or biased again, between V1
+            // and V2 may have found its bit still set and not set it again: put it back.
+            if cprwlock_load32(words.readers(slot)) != 0 || cprwlock_load32(words.waitingReaders(slot)) != 0 {
+                words.addToReadersSet(slot)
+            } else if wordEmptied {
+                clearSummaryBit(word: slot / 64)
+            }
+            return false
+        })
+    }
+
+    /// V4: the word is empty, so its summary bit goes; a reader that joined the word meanwhile
+    /// may have seen the summary bit still set and left it: re-check the word, put the bit back.
+    func clearSummaryBit(word index: Int) {
+        let bit = UInt64(1) << UInt64(index)
+        _ = cprwlock_fetch_and64(words.readersSummary, ~bit)
+        CrashPoint.reach(.writeSummaryCleared)
+        if cprwlock_load64(words.readersSetWord(index)) != 0 { _ = cprwlock_fetch_or64(words.readersSummary, bit) }
     }
 
     /// The deadline is made only when the lock is not had at once: an uncontended timed
@@ -130,8 +179,10 @@ extension LockCore {
         do throws(RWLockError) {
             var checkedOnce = false
             while true {
-                if busyReaderSlot() == nil {
+                var visited = 0
+                if busyReaderSlot(visited: &visited) == nil {
                     CrashPoint.reach(.writeDrained)
+                    if visited > Self.revocationThreshold { revokeIdleReaders(me) }
                     cprwlock_store32_before_later_stores(words.holdsWrite(me), 1)
                     CrashPoint.reach(.writeHolding)
                     return true
@@ -165,21 +216,23 @@ extension LockCore {
         }
     }
 
-    /// WR1–WR5. Returns false when this participant holds no write lock. The exchange on
-    /// `holdsWrite` lets only one of several racing releases through.
+    /// WR1–WR5. Returns false when this participant holds no write lock. Of threads of ours
+    /// racing to release the one hold, only the one whose CAS gives W up returns true. WR2 is a
+    /// plain (release) store, not an exchange: a write pair costs two atomic read-modify-writes,
+    /// as pthread's does.
     @inline(__always)
     @inlinable func releaseWrite(_ me: Int) -> Bool {
         guard LockWord.owner(cprwlock_load32_relaxed(words.lock)) == UInt32(me + 1),
-              cprwlock_exchange32(words.holdsWrite(me), 0) == 1
+              cprwlock_load32_relaxed(words.holdsWrite(me)) == 1
         else { return false }
+        cprwlock_store32_after_earlier_accesses(words.holdsWrite(me), 0)
         writerThread.store(0, ordering: .relaxed)  // before W is given up: the next holder records itself
         CrashPoint.reach(.writeReleaseFlagCleared)
         if cprwlock_load32_relaxed(words.ownerDied) != 0 {
             cprwlock_store32(words.ownerDied, 0)  // this writer was told at acquisition and finished
         }
         CrashPoint.reach(.writeReleaseNoticeCleared)
-        abandonClaim(me)
-        return true
+        return abandonClaim(me)
     }
 
     /// Releases the write hold, or throws `notHeld`.
@@ -191,17 +244,23 @@ extension LockCore {
     /// Gives up W (write release, timeout, a try that found readers): readers that queued behind
     /// it are woken, and so are writers. `keepingUpgrader` keeps the upgradable hold (an upgrade
     /// that gave up); otherwise W becomes 0, which also ends an upgraded holder's upgradable hold.
+    /// Returns whether this call gave W up (false: it was not ours, or another thread of ours
+    /// gave it up first).
     @inline(__always)
-    @inlinable func abandonClaim(_ me: Int, keepingUpgrader: Bool = false) {
+    @discardableResult
+    @inlinable func abandonClaim(_ me: Int, keepingUpgrader: Bool = false) -> Bool {
         var word = cprwlock_load32_relaxed(words.lock)
+        var released = false
         while LockWord.owner(word) == UInt32(me + 1) {
             if cprwlock_cas32(words.lock, &word, keepingUpgrader ? word & LockWord.upgraderMask : 0) {
                 CrashPoint.reach(.writeReleaseReleased)
                 if word & LockWord.readersSleeping != 0 { wakeReaders() }
+                released = true
                 break
             }
         }
         wakeWriters()
+        return released
     }
 
     @inline(never)

@@ -32,11 +32,18 @@ final class LockCore: @unchecked Sendable {
     static let slowAcquisitionNanoseconds: Int64 = 10_000_000
 
     /// A waiter checks the liveness of whoever it waits for at least this often: a dead holder
-    /// wakes nobody.
-    static let livenessCheckNanoseconds: Int64 = 5_000_000
+    /// wakes nobody. The kernel drops a killed process's token 0.05–0.15 ms after SIGKILL (more
+    /// when it has much memory to free), so this interval is most of recovery's time. Each timed
+    /// wake-up costs the waiter ~32 µs of CPU on the 2-core VM this was measured on (a bare
+    /// futex sleep costs the same), so 4 ms keeps a waiter under 1% of a core
+    /// (`prwlock bench --scenarios waiter-cpu,recovery`; 1 ms gave 3.4%).
+    static let livenessCheckNanoseconds: Int64 = 4_000_000
     /// How long a writer defers to readers that queued behind the previous writer (the readers'
     /// phase). Bounded, so a stopped or starved waiting reader cannot hold writers off forever.
     static let readerPhaseNanoseconds: Int64 = 2_000_000
+    /// A writer that had to look at more slots of the readers set than this revokes the idle
+    /// ones (V1–V3): up to this many processes that read once stay in the set for free.
+    @usableFromInline static let revocationThreshold = 8
     /// The most read holds one participant may have at once.
     @usableFromInline static let maximumReadHolds: UInt32 = 1 << 30
 

@@ -1,12 +1,14 @@
 import CPRWLockShim
 
-/// The version-1 layout of a lock's shared memory. `docs/DESIGN.md` has the same table.
+/// The version-2 layout of a lock's shared memory. `docs/DESIGN.md` has the same table.
 ///
 /// Everything here is arithmetic on offsets; `SharedWords` turns offsets into pointers.
 @usableFromInline enum SegmentLayout {
     /// "PRWLOCK1", read as a native-endian 64-bit integer.
     static let magic: UInt64 = 0x314B_434F_4C57_5250
-    static let version: UInt32 = 1
+    /// 2 since protocol 2 (the readers set). A segment of another version is refused: two
+    /// protocols cannot share one lock.
+    static let version: UInt32 = 2
     static let lineSize = 64
     static let headerSize = 64
 
@@ -27,6 +29,12 @@ import CPRWLockShim
     @usableFromInline static let eventWordOffset = 128
     @usableFromInline static let bitmapOffset = 192
     static let bitmapWordCount = 16
+    /// The readers set: bit s set when slot s may have readers (a hold, a queued reader, or a
+    /// bias). Writers look only at the slots in it. Same shape as the attached bitmap.
+    @usableFromInline static let readersSetOffset = 320
+    /// The readers set's summary: bit i set when word i of the set may be non-zero, so that a
+    /// writer loads one word, not sixteen, when few slots read. Cleared only by the owner of W.
+    @usableFromInline static let readersSummaryOffset = 448
 
     // Slots.
     @usableFromInline static let slotsOffset = 512
@@ -81,6 +89,19 @@ import CPRWLockShim
     }
 }
 
+/// The bits of a slot's readers word R.
+@usableFromInline enum ReaderWord {
+    /// The slot's read holds, and readers between publishing (R1) and backing off.
+    @usableFromInline static let countMask: UInt32 = 0x7FFF_FFFF
+    /// BIASED: the slot is in the readers set, so a reader whose increment returns this bit may
+    /// enter without touching the set (R3). Set by the slot's own readers (B2, after the set's
+    /// bit); cleared only by a revoking writer (V1), with a CAS that fails unless the count is 0.
+    @usableFromInline static let biased: UInt32 = 1 << 31
+
+    @inline(__always)
+    @inlinable static func count(_ word: UInt32) -> UInt32 { word & countMask }
+}
+
 /// The bits of the writer event word E.
 @usableFromInline enum EventWord {
     /// Set when at least one writer sleeps on E.
@@ -121,8 +142,15 @@ struct SegmentGeometry: Equatable {
         guard u64(SegmentLayout.magicOffset) == SegmentLayout.magic else {
             throw .corruptSegment("bad magic (not a prwlock segment)")
         }
-        guard u32(SegmentLayout.versionOffset) == SegmentLayout.version else {
-            throw .corruptSegment("layout version \(u32(SegmentLayout.versionOffset)), this library reads version \(SegmentLayout.version)")
+        let version = u32(SegmentLayout.versionOffset)
+        guard version == SegmentLayout.version else {
+            if version < SegmentLayout.version {
+                throw .corruptSegment(
+                    "layout version \(version), made by an older swift-prwlock whose protocol cannot share a lock with this one "
+                        + "(version \(SegmentLayout.version)): stop the processes that use it, remove it "
+                        + "(prwlock remove NAME, or RWLock.remove(name:)) and let this version create it again")
+            }
+            throw .corruptSegment("layout version \(version), made by a newer swift-prwlock; this library reads version \(SegmentLayout.version): update it")
         }
         guard u32(SegmentLayout.headerSizeOffset) == UInt32(SegmentLayout.headerSize),
               u32(SegmentLayout.slotStrideOffset) == UInt32(SegmentLayout.slotStride),

@@ -44,10 +44,16 @@ import CPRWLockShim
     func pidNamespace(_ slot: Int) -> UnsafeMutablePointer<UInt32> { slotWord(slot, SegmentLayout.pidNamespaceField) }
     func outerPID(_ slot: Int) -> UnsafeMutablePointer<UInt32> { slotWord(slot, SegmentLayout.outerPIDField) }
 
-    /// The bitmap word holding `slot`'s attached bit.
+    /// Word `index` of the attached bitmap (bit s of word s / 64: slot s has an owner).
     @inline(__always)
     @inlinable func bitmapWord(_ index: Int) -> UnsafeMutablePointer<UInt64> {
         (base + SegmentLayout.bitmapOffset + index * 8).assumingMemoryBound(to: UInt64.self)
+    }
+
+    /// Word `index` of the readers set (bit s of word s / 64: slot s may have readers).
+    @inline(__always)
+    @inlinable func readersSetWord(_ index: Int) -> UnsafeMutablePointer<UInt64> {
+        (base + SegmentLayout.readersSetOffset + index * 8).assumingMemoryBound(to: UInt64.self)
     }
 
     @inlinable var bitmapWordsInUse: Int { (slotCount + 63) / 64 }
@@ -75,14 +81,36 @@ import CPRWLockShim
         try slot(plusOne: LockWord.upgrader(word), role: "upgradable")
     }
 
+    /// The summary of the readers set (bit i: word i of the set may be non-zero).
+    @inlinable var readersSummary: UnsafeMutablePointer<UInt64> {
+        (base + SegmentLayout.readersSummaryOffset).assumingMemoryBound(to: UInt64.self)
+    }
+
     /// The first attached slot for which `predicate` holds. Bits at or beyond `slotCount` are
     /// masked off, so every slot produced is in range.
     @inline(__always)
     @inlinable func firstAttachedSlot(where predicate: (Int) -> Bool) -> Int? {
-        let words = bitmapWordsInUse
-        var index = 0
-        while index < words {
-            var bits = cprwlock_load64(bitmapWord(index))
+        firstSlot(in: SegmentLayout.bitmapOffset, words: (UInt64(1) << UInt64(bitmapWordsInUse)) &- 1, where: predicate)
+    }
+
+    /// The first slot of the readers set for which `predicate` holds (writers look only here):
+    /// the summary first, then only the words it flags. Bits at or beyond `slotCount` (and
+    /// summary bits beyond the words in use) are masked off, so every slot produced is in range.
+    @inline(__always)
+    @inlinable func firstSlotInReadersSet(where predicate: (Int) -> Bool) -> Int? {
+        let flagged = cprwlock_load64(readersSummary) & ((UInt64(1) << UInt64(bitmapWordsInUse)) &- 1)
+        if flagged == 0 { return nil }
+        return firstSlot(in: SegmentLayout.readersSetOffset, words: flagged, where: predicate)
+    }
+
+    /// Walks the bitmap at `bitmapOffset`, only the words whose bits are set in `words`.
+    @inline(__always)
+    @inlinable func firstSlot(in bitmapOffset: Int, words: UInt64, where predicate: (Int) -> Bool) -> Int? {
+        var remaining = words
+        while remaining != 0 {
+            let index = remaining.trailingZeroBitCount
+            remaining &= remaining &- 1
+            var bits = cprwlock_load64((base + bitmapOffset + index * 8).assumingMemoryBound(to: UInt64.self))
             let validBits = slotCount - index * 64
             if validBits < 64 { bits &= (UInt64(1) << UInt64(validBits)) &- 1 }
             while bits != 0 {
@@ -90,7 +118,6 @@ import CPRWLockShim
                 if predicate(slot) { return slot }
                 bits &= bits &- 1
             }
-            index += 1
         }
         return nil
     }
@@ -100,6 +127,37 @@ import CPRWLockShim
         var slots: [Int] = []
         _ = firstAttachedSlot(where: { slots.append($0); return false })
         return slots
+    }
+
+    /// The slots of the readers set (slow paths only: it allocates).
+    func slotsInReadersSet() -> [Int] {
+        var slots: [Int] = []
+        _ = firstSlotInReadersSet(where: { slots.append($0); return false })
+        return slots
+    }
+
+    @inline(__always)
+    @inlinable func isInReadersSet(_ slot: Int) -> Bool {
+        cprwlock_load64(readersSetWord(slot / 64)) & (UInt64(1) << UInt64(slot % 64)) != 0
+    }
+
+    /// B1 (and V3, and the repair): the slot's bit, then its word's summary bit.
+    @usableFromInline func addToReadersSet(_ slot: Int) {
+        _ = cprwlock_fetch_or64(readersSetWord(slot / 64), UInt64(1) << UInt64(slot % 64))
+        markInSummary(word: slot / 64)
+    }
+
+    func markInSummary(word index: Int) {
+        let bit = UInt64(1) << UInt64(index)
+        if cprwlock_load64(readersSummary) & bit == 0 { _ = cprwlock_fetch_or64(readersSummary, bit) }
+    }
+
+    /// Takes the slot's bit out (its summary bit stays; only the owner of W clears those, V4).
+    /// Returns whether the word is now empty.
+    @discardableResult
+    func removeFromReadersSet(_ slot: Int) -> Bool {
+        let bit = UInt64(1) << UInt64(slot % 64)
+        return cprwlock_fetch_and64(readersSetWord(slot / 64), ~bit) & ~bit == 0
     }
 
     func setAttached(_ slot: Int) {

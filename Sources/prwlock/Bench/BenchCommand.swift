@@ -110,6 +110,9 @@ enum Scenario: String, CaseIterable, Codable {
     case writerWait = "writer-wait"
     case readerWait = "reader-wait"
     case recovery
+    /// The CPU a waiter uses while it waits for a live holder (its liveness checks), in percent
+    /// of one core: what recovery's promptness costs.
+    case waiterCPU = "waiter-cpu"
     case memory
 
     var unit: String {
@@ -119,6 +122,7 @@ enum Scenario: String, CaseIterable, Codable {
         case .readMostly2p, .readMostly4p, .mixed90_2p, .writeOnly2p: return "ops/s"
         case .handoff: return "us"
         case .writerWait, .readerWait, .recovery: return "ms"
+        case .waiterCPU: return "%"
         case .memory: return "bytes"
         }
     }
@@ -148,6 +152,8 @@ struct BenchSettings {
     var writerCapMilliseconds: Int
     var recoveryRounds: Int
     var recoveryCapMilliseconds: Int
+    /// waiter-cpu: how long the waiter's CPU time is sampled while it waits.
+    var waiterCPUSeconds: Double
 
     /// writer-wait: each reader holds this long, and the two overlap; a fair lock lets a writer in
     /// after about one hold. reader-wait: each of two writers holds the write lock this long, in
@@ -159,10 +165,12 @@ struct BenchSettings {
 
     static let quick = BenchSettings(
         repetitions: 3, uncontendedIterations: 300_000, throughputSeconds: 0.5, handoffRounds: 100,
-        writerProbes: 20, writerCapMilliseconds: 300, recoveryRounds: 3, recoveryCapMilliseconds: 1000)
+        writerProbes: 20, writerCapMilliseconds: 300, recoveryRounds: 3, recoveryCapMilliseconds: 1000,
+        waiterCPUSeconds: 0.3)
     static let full = BenchSettings(
         repetitions: 5, uncontendedIterations: 3_000_000, throughputSeconds: 2, handoffRounds: 500,
-        writerProbes: 100, writerCapMilliseconds: 2000, recoveryRounds: 7, recoveryCapMilliseconds: 2000)
+        writerProbes: 100, writerCapMilliseconds: 2000, recoveryRounds: 7, recoveryCapMilliseconds: 2000,
+        waiterCPUSeconds: 2)
 }
 
 struct BenchResult: Codable {

@@ -16,6 +16,7 @@ struct BenchTable {
         case "ns": return value >= 10_000 ? String(format: "%.1f µs", value / 1000) : String(format: "%.1f ns", value)
         case "us": return String(format: "%.1f µs", value)
         case "ms": return value < 1 ? String(format: "%.3f ms", value) : String(format: "%.1f ms", value)
+        case "%": return String(format: "%.2f %%", value)
         default: return String(format: "%.2f %@", value, unit)
         }
     }
@@ -31,7 +32,7 @@ struct BenchTable {
 
     /// "1.41×" against pthread in this run, when both have a figure that compares.
     private func ratio(_ result: BenchResult) -> String? {
-        guard let value = result.value, result.lock != "pthread", result.unit != "bytes", !Self.starved(result),
+        guard let value = result.value, result.lock != "pthread", result.unit != "bytes", result.unit != "%", !Self.starved(result),
               let pthread = self.result(result.scenario, "pthread"), !Self.starved(pthread),
               let baseline = pthread.value, baseline > 0
         else { return nil }

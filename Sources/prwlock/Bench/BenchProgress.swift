@@ -39,6 +39,8 @@ struct BenchProgress {
             return (kind == .pthreadWriter ? Double(s.writerCapMilliseconds) / 1000 : Double(s.writerProbes) * 0.002) + 3 * processStart
         case .recovery:
             return neverRecovers ? Double(s.recoveryCapMilliseconds) / 1000 + 0.15 : Double(s.recoveryRounds) * 0.15
+        case .waiterCPU:
+            return s.waiterCPUSeconds + 0.1 + 3 * processStart
         case .memory:
             return 0.01
         }

@@ -50,6 +50,8 @@ struct BenchRunner {
             } else {
                 (result.value, result.spread) = (median(samples), spread(samples))
             }
+        case .waiterCPU:
+            result.value = try waiterCPU(kind)
         case .memory:
             let spec = try ContenderFactory.create(kind, tag: tag(kind))
             defer { ContenderFactory.destroy(kind, spec: spec) }
@@ -199,27 +201,67 @@ struct BenchRunner {
         var samples: [Double] = []
         let rounds = kind == .pthread || kind == .pthreadWriter ? 1 : settings.recoveryRounds  // pthread never recovers
         for _ in 0..<rounds {
-            let spec = try ContenderFactory.create(kind, tag: tag(kind))
-            defer { ContenderFactory.destroy(kind, spec: spec) }
-            let block = try ControlBlock.create(tag: tag(kind))
-            defer { block.remove() }
-            let holder = try startWorker(kind, spec, block, role: "holder", [])
-            guard block.waitUntil(block.ready, atLeast: 1) else { throw BenchError("holder did not start") }
-            let waiter = try startWorker(kind, spec, block, role: "waiter", ["--index", "0"])
-            guard block.waitUntil(block.ready, atLeast: 2) else { throw BenchError("waiter did not start") }
-            usleep(30_000)  // the waiter is asleep in the lock
-            let killed = cprwlock_monotonic_ns()
-            kill(holder.processIdentifier, SIGKILL)
-            holder.waitUntilExit()
-            if wait(waiter, seconds: Double(settings.recoveryCapMilliseconds) / 1000) {
-                samples.append(Double(block.result(0, 0).pointee - killed) / 1e6)
-            } else {
-                kill(waiter.processIdentifier, SIGKILL)
-                waiter.waitUntilExit()
-                return []
+            let sample = try withWaiterBehindHolder(kind) { holder, waiter, block -> Double? in
+                usleep(30_000)  // the waiter is asleep in the lock
+                let killed = cprwlock_monotonic_ns()
+                kill(holder.processIdentifier, SIGKILL)
+                holder.waitUntilExit()
+                guard wait(waiter, seconds: Double(settings.recoveryCapMilliseconds) / 1000) else { return nil }
+                return Double(block.result(0, 0).pointee - killed) / 1e6
             }
+            guard let sample else { return [] }
+            samples.append(sample)
         }
         return samples
+    }
+
+    /// Percent of one core a waiter uses while a live holder keeps it waiting: its CPU time from
+    /// /proc/PID/task/*/schedstat (nanoseconds on the CPU) over `waiterCPUSeconds`.
+    private func waiterCPU(_ kind: LockKind) throws -> Double {
+        try withWaiterBehindHolder(kind) { _, waiter, _ in
+            usleep(50_000)  // the waiter is asleep in the lock
+            let (cpu0, wall0) = (Self.cpuNanoseconds(of: waiter.processIdentifier), cprwlock_monotonic_ns())
+            usleep(useconds_t(settings.waiterCPUSeconds * 1_000_000))
+            let (cpu1, wall1) = (Self.cpuNanoseconds(of: waiter.processIdentifier), cprwlock_monotonic_ns())
+            guard let cpu0, let cpu1 else { throw BenchError("cannot read the waiter's /proc/\(waiter.processIdentifier)/task/*/schedstat") }
+            return Double(cpu1 - cpu0) / Double(wall1 - wall0) * 100
+        }
+    }
+
+    /// A fresh lock, a worker holding it for write and a second worker waiting to write; both
+    /// are killed afterwards if still running.
+    private func withWaiterBehindHolder<T>(_ kind: LockKind, _ body: (Process, Process, ControlBlock) throws -> T) throws -> T {
+        let spec = try ContenderFactory.create(kind, tag: tag(kind))
+        defer { ContenderFactory.destroy(kind, spec: spec) }
+        let block = try ControlBlock.create(tag: tag(kind))
+        defer { block.remove() }
+        var started: [Process] = []
+        defer {
+            for process in started where process.isRunning {
+                kill(process.processIdentifier, SIGKILL)
+                process.waitUntilExit()
+            }
+        }
+        let holder = try startWorker(kind, spec, block, role: "holder", [])
+        started.append(holder)
+        guard block.waitUntil(block.ready, atLeast: 1) else { throw BenchError("holder did not start") }
+        let waiter = try startWorker(kind, spec, block, role: "waiter", ["--index", "0"])
+        started.append(waiter)
+        guard block.waitUntil(block.ready, atLeast: 2) else { throw BenchError("waiter did not start") }
+        return try body(holder, waiter, block)
+    }
+
+    /// The CPU time of every thread of a process, in nanoseconds (first field of schedstat).
+    private static func cpuNanoseconds(of pid: pid_t) -> Int64? {
+        guard let threads = try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task") else { return nil }
+        var total: Int64 = 0
+        for thread in threads {
+            guard let text = try? String(contentsOfFile: "/proc/\(pid)/task/\(thread)/schedstat", encoding: .utf8),
+                  let first = text.split(separator: " ").first, let nanoseconds = Int64(first)
+            else { return nil }
+            total += nanoseconds
+        }
+        return total
     }
 
     // MARK: Helpers

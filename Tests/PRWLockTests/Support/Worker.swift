@@ -1,6 +1,7 @@
 import Foundation
 import PRWLock
 import Synchronization
+import Testing
 
 /// A running `prwlock-test-worker` process whose stdout is collected line by line.
 final class Worker: Sendable {
@@ -125,4 +126,14 @@ func monotonicSeconds() -> Double {
     var ts = timespec()
     clock_gettime(CLOCK_MONOTONIC, &ts)
     return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+}
+
+extension Worker {
+    /// The fields of the hammer mode's last "ops=… writes=… torn=…" line.
+    func hammerSummary() throws -> [String: Int] {
+        let line = try #require(output.last(where: { $0.hasPrefix("ops=") }), "no summary in \(output)")
+        return Dictionary(uniqueKeysWithValues: line.split(separator: " ").map {
+            let pair = $0.split(separator: "="); return (String(pair[0]), Int(pair[1]) ?? -1)
+        })
+    }
 }
