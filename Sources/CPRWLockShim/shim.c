@@ -136,6 +136,7 @@ static void atfork_child(void) {
     for (cprwlock_binding *b = registry_head; b != NULL; b = b->next) {
         if (b->token_fd >= 0) close(b->token_fd);
         b->token_fd = -1;
+        if (b->watcher != NULL) cprwlock_watcher_forget_in_child(b->watcher);
         __atomic_store_n(&b->slot, CPRWLOCK_NO_SLOT, __ATOMIC_SEQ_CST);
         pthread_mutex_init(&b->mutex, NULL);
     }

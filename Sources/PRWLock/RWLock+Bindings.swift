@@ -32,4 +32,8 @@ extension RWLock {
     @inlinable @inline(__always) package func releaseReadTyped() throws(RWLockError) { try core.releaseRead() }
     /// ``releaseWrite()`` with a typed error.
     @inlinable @inline(__always) package func releaseWriteTyped() throws(RWLockError) { try core.releaseWrite() }
+
+    /// How many processes this instance's death watcher has seen exit while its waiters waited
+    /// for them (for tests: a death is meant to wake a wait at once, not at its next timed check).
+    package var deathsSeenByWatcher: UInt32 { core.watcherDeaths }
 }

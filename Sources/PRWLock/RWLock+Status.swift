@@ -70,6 +70,10 @@ extension RWLock {
         public let writerHolds: Bool
         /// The process holding the upgradable lock, if any.
         public let upgraderPID: pid_t?
+        /// The process waiting to write next, if any: once a waiting writer has taken this place,
+        /// no other writer can get the lock before it (readers queued behind the current writer
+        /// still go first, for one reader phase).
+        public let nextWriterPID: pid_t?
         public let waitingReaders: Int
         public let waitingWriters: Int
         /// True when a writer died holding the lock and no writer has finished normally since.
@@ -95,6 +99,7 @@ extension RWLock {
         public var description: String {
             var lines = [summary, "waiting: \(waitingWriters) writer(s), \(waitingReaders) reader(s)"]
             if let upgraderPID { lines.append("upgradable hold: pid \(upgraderPID)") }
+            if let nextWriterPID { lines.append("next writer: pid \(nextWriterPID)") }
             if previousWriterDied {
                 lines.append("previous writer died holding the lock: the next writer is told to repair the data")
             }
@@ -164,6 +169,7 @@ extension SharedWords {
         let ourNamespace = ProcessIdentity.namespaceInode(of: "self")
         let word = cprwlock_load32(lock)
         let writerSlot = try slot(fromOwner: word)
+        let nextSlot = try slot(fromUpgrader: word)  // the upgradable holder, or the next writer
         for slot in attachedSlots() {
             participants.append(.init(
                 slot: slot,
@@ -186,7 +192,8 @@ extension SharedWords {
             writerPID: writerSlot.map { pid_t(bitPattern: cprwlock_load32(pid($0))) },
             writer: writer,
             writerHolds: writer?.holdsWrite ?? false,
-            upgraderPID: try slot(fromUpgrader: word).map { pid_t(bitPattern: cprwlock_load32(pid($0))) },
+            upgraderPID: nextSlot.flatMap { cprwlock_load32(holdsUpgradable($0)) != 0 ? pid_t(bitPattern: cprwlock_load32(pid($0))) : nil },
+            nextWriterPID: nextSlot.flatMap { cprwlock_load32(holdsUpgradable($0)) == 0 ? pid_t(bitPattern: cprwlock_load32(pid($0))) : nil },
             waitingReaders: living.reduce(0) { $0 + $1.waitingReaders },
             waitingWriters: living.reduce(0) { $0 + $1.waitingWriters },
             previousWriterDied: cprwlock_load32(ownerDied) != 0,

@@ -16,7 +16,8 @@
 //   prwlock-test-worker open-named NAME                       open (or create), take write once, print "ok"
 //   prwlock-test-worker fastpath HANDLE COUNT                 COUNT uncontended read and write pairs
 //   prwlock-test-worker victim HANDLE OPS                     attach, then OPS (e.g. "read,write"): each a
-//                                                            timed acquire and release; run with
+//                                                            timed acquire and release ("wtimeout": a
+//                                                            write with a 100 ms timeout); run with
 //                                                            PRWLOCK_CRASH_POINT set to die on the way
 //   prwlock-test-worker shared-add HANDLE COUNT               add 1 to the UInt64 in the lock's shared
 //                                                            memory COUNT times, under the write lock
@@ -325,6 +326,12 @@ case "victim":
             if op == "read" {
                 try lock.acquireRead(timeout: .seconds(20))
                 try lock.releaseRead()
+            } else if op == "wtimeout" {
+                // A write that gives up while it waits (the test holds the lock longer).
+                do {
+                    try lock.acquireWrite(timeout: .milliseconds(100))
+                    try lock.releaseWrite()
+                } catch RWLockError.timedOut {}
             } else {
                 try lock.acquireWrite(timeout: .seconds(20))
                 try lock.releaseWrite()

@@ -101,6 +101,7 @@ struct LockReport {
             "writerPID": status.writerPID.map { Int($0) } as Any,
             "writerHolds": status.writerHolds,
             "upgraderPID": status.upgraderPID.map { Int($0) } as Any,
+            "nextWriterPID": status.nextWriterPID.map { Int($0) } as Any,
             "waitingReaders": status.waitingReaders,
             "waitingWriters": status.waitingWriters,
             "previousWriterDied": status.previousWriterDied,

@@ -25,6 +25,24 @@ import Testing
         try lock.release()
     }
 
+    @Test func aWaiterIsWokenByItsWatcherWhenTheHolderDies() throws {
+        // The waiter waits past its first timed liveness check, so its watcher watches the
+        // holder's pidfd; the holder's death must reach it through the watcher.
+        let lock = try RWLock()
+        let holder = try Worker(["hold", lock.handle.description, "write", "60"])
+        try #require(holder.waitForLine(startingWith: "acquired") != nil)
+        let before = lock.deathsSeenByWatcher
+        let killer = Thread {
+            usleep(300_000)
+            holder.kill()
+        }
+        killer.start()
+        let acquisition = try lock.acquireWrite(timeout: .seconds(10))
+        #expect(acquisition.previousWriterDied)
+        #expect(lock.deathsSeenByWatcher == before + 1)
+        try lock.release()
+    }
+
     @Test func aKilledWriterIsRecoveredAndTheNextWriterIsTold() throws {
         let lock = try RWLock()
         let (seconds, acquisition) = try killHolderThenAcquireWrite(lock, mode: "write")
@@ -184,8 +202,11 @@ import Testing
     }
 }
 
-/// The bug the SPIN model found: a writer whose reader phase had ended kept the expired bound on
-/// its sleeps and spun at 100% of a core while another writer held the lock.
+/// The bug the SPIN model found in protocol 1: a writer whose reader phase had ended kept the
+/// expired bound on its sleeps and spun at 100% of a core while another writer held the lock.
+/// Since NEXT, a writer defers only as NEXT and claims when its phase ends, so the scene becomes:
+/// the next writer's phase runs out behind a stopped queued reader, it writes, and a writer
+/// waiting behind it must sleep all along — and get the lock after it, never before.
 @Suite(.serialized) struct WriterBusyWaitTests {
     /// CPU time (user + system) of a process so far, in clock ticks.
     func cpuTicks(_ pid: pid_t) -> Int {
@@ -197,39 +218,34 @@ import Testing
         return (Int(fields[11]) ?? 0) + (Int(fields[12]) ?? 0)
     }
 
-    @Test func aWriterWaitingForAnotherWriterAfterItsReaderPhaseSleeps() throws {
-        for attempt in 1...5 {
-            let lock = try RWLock()
-            let holder = try RWLock(handle: lock.handle)
-            // A reader queued behind our write, then stopped: it stays queued, so a writer that
-            // arrives defers to it for one reader phase.
-            try lock.acquireWrite()
-            let reader = try Worker(["timed", lock.handle.description, "read", "30000"])
-            let queuedBy = monotonicSeconds() + 10
-            while try lock.status().waitingReaders == 0 && monotonicSeconds() < queuedBy { usleep(1000) }
-            reader.kill(SIGSTOP)
-            defer { reader.kill(SIGCONT); reader.kill() }
-            try lock.releaseWrite()
-            // Writer B arrives and defers; while it does, `holder` takes the lock with a try
-            // (tries do not defer). B's phase then ends while it waits for `holder`.
-            let writer = try Worker(["timed", lock.handle.description, "write", "20000"])
-            let deferringBy = monotonicSeconds() + 10
-            while try lock.status().waitingWriters == 0 && monotonicSeconds() < deferringBy { usleep(50) }
-            guard try holder.tryAcquireWrite() else {
-                writer.kill()
-                continue  // B had already claimed: its window was missed, try again
-            }
-            usleep(100_000)  // B's phase is long over; it now waits for `holder`
-            let before = cpuTicks(writer.pid)
-            usleep(1_000_000)
-            let used = cpuTicks(writer.pid) - before
-            try holder.releaseWrite()
-            #expect(writer.waitForLine(startingWith: "acquired") != nil)
-            // A sleeping waiter wakes every 5 ms for its liveness check: a few ticks at most.
-            // Spinning costs about 100 ticks (one core for the whole second).
-            #expect(used < 30, "the waiting writer used \(used) ticks of CPU in 1 s (attempt \(attempt))")
-            return
-        }
-        Issue.record("could not set the scene in 5 attempts")
+    @Test func aWriterWaitingBehindTheNextWriterSleepsAndComesAfterIt() throws {
+        let lock = try RWLock()
+        // A reader queued behind our write, then stopped: it stays queued, so the next writer
+        // defers to it for one reader phase, which runs out.
+        try lock.acquireWrite()
+        let reader = try Worker(["timed", lock.handle.description, "read", "30000"])
+        let queuedBy = monotonicSeconds() + 10
+        while try lock.status().waitingReaders == 0 && monotonicSeconds() < queuedBy { usleep(1000) }
+        reader.kill(SIGSTOP)
+        defer { reader.kill(SIGCONT); reader.kill() }
+        // B waits and takes NEXT; then C waits behind it.
+        let next = try Worker(["hold", lock.handle.description, "write", "1.5"])
+        let nextBy = monotonicSeconds() + 10
+        while try lock.status().nextWriterPID != next.pid && monotonicSeconds() < nextBy { usleep(1000) }
+        #expect(try lock.status().nextWriterPID == next.pid)
+        let behind = try Worker(["timed", lock.handle.description, "write", "20000"])
+        let behindBy = monotonicSeconds() + 10
+        while try lock.status().waitingWriters < 2 && monotonicSeconds() < behindBy { usleep(1000) }
+        #expect(try lock.tryAcquireWrite() == false)  // nobody claims past NEXT, a try neither
+        try lock.releaseWrite()
+        try #require(next.waitForLine(startingWith: "acquired") != nil)  // B, after its phase
+        let before = cpuTicks(behind.pid)
+        usleep(1_000_000)
+        let used = cpuTicks(behind.pid) - before
+        #expect(!behind.output.contains { $0.hasPrefix("acquired") }, "C got in while B held")
+        #expect(behind.waitForLine(startingWith: "acquired") != nil)
+        // A sleeping waiter wakes every 4–20 ms for its liveness check: a few ticks at most.
+        // Spinning costs about 100 ticks (one core for the whole second).
+        #expect(used < 30, "the waiting writer used \(used) ticks of CPU in 1 s")
     }
 }

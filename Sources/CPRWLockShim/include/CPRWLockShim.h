@@ -148,6 +148,8 @@ typedef struct cprwlock_binding {
     int32_t token_fd;
     struct cprwlock_binding *next;
     pthread_mutex_t mutex;
+    /// The participant's death watcher, if it has one (reset in a forked child).
+    struct cprwlock_watcher *watcher;
 } cprwlock_binding;
 
 /// Allocates and registers a binding (slot = NO_SLOT, token_fd = -1). NULL on allocation failure.
@@ -167,6 +169,33 @@ int cprwlock_binding_open_token(cprwlock_binding *binding, int segment_fd);
 
 /// Closes the binding's token, if any. The caller holds the binding's mutex. Returns 0.
 int cprwlock_binding_close_token(cprwlock_binding *binding);
+
+// MARK: - Death watcher (watcher.c)
+
+/// A thread, started on demand, that waits in poll() on pidfds of processes a participant's
+/// waiters wait for, and when one exits bumps a counter and wakes the two futex words given.
+/// Its table is guarded by the binding's mutex.
+typedef struct cprwlock_watcher cprwlock_watcher;
+
+/// Creates the binding's watcher (no thread yet); the futex words must outlive it. NULL on ENOMEM.
+cprwlock_watcher *cprwlock_watcher_create(cprwlock_binding *binding, uint32_t *wake_first, uint32_t *wake_second);
+
+/// Stops the thread (waiting for it to leave) and frees the watcher. The caller does not hold the
+/// binding's mutex.
+void cprwlock_watcher_destroy(cprwlock_watcher *watcher);
+
+/// The atfork child handler's part: no thread exists in the child; closes the copied fds.
+void cprwlock_watcher_forget_in_child(cprwlock_watcher *watcher);
+
+/// Watches process `pid` for `slot` (counted: as many unwatches as watches). Starts the thread on
+/// first use. The caller holds the binding's mutex. Returns 0 or -errno (ESRCH: already gone).
+int cprwlock_watcher_watch(cprwlock_watcher *watcher, uint32_t slot, int32_t pid);
+
+/// Undoes one watch of (`slot`, `pid`). The caller holds the binding's mutex.
+void cprwlock_watcher_unwatch(cprwlock_watcher *watcher, uint32_t slot, int32_t pid);
+
+/// How many watched processes have exited so far.
+uint32_t cprwlock_watcher_deaths(const cprwlock_watcher *watcher);
 
 
 // MARK: - Running a command (prwlock run)

@@ -25,6 +25,8 @@ package enum CrashPoint: String, CaseIterable, Sendable {
     // Write acquire and release.
     case writeQueued = "write.queued"                    // waitingWriters incremented
     case writeSleeping = "write.sleeping"                // WRITERS_SLEEPING set, about to wait
+    case writeNext = "write.next"                        // WS1: NEXT taken, not yet claimed
+    case writeNextAbandoned = "write.next-abandoned"     // WN: NEXT given up, writers not yet woken
     case writeClaimed = "write.claimed"                  // W2: W owned, readers not yet drained
     case writeDrained = "write.drained"                  // W3 done, holdsWrite not yet set
     case writeHolding = "write.holding"                  // W4: holdsWrite set, not yet returned

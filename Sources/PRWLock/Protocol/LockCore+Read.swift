@@ -81,7 +81,8 @@ extension LockCore {
             wakeWriters()  // a writer may be deferring to this reader
             logIfSlow("read", since: started)
         }
-        var clock = WaitClock(deadline: deadline)
+        var clock = WaitClock(deadline: deadline, core: self)
+        defer { clock.stopWatching() }
         while true {
             var word = cprwlock_load32(words.lock)
             guard let owner = try words.slot(fromOwner: word) else {
@@ -99,7 +100,7 @@ extension LockCore {
             case .again:
                 continue
             case .checkLiveness:
-                _ = try recoverIfDead(owner)
+                _ = try clock.checkLiveness(of: [owner])
             case .deadlinePassed:
                 if try recoverIfDead(owner) { continue }
                 throw .timedOut

@@ -52,14 +52,16 @@ extension LockCore {
             repairReadersSet()
             if recovering { CrashPoint.reach(.recoveryRepairedSet) }
             while LockWord.owner(word) == UInt32(slot + 1) {
-                if cprwlock_cas32(words.lock, &word, 0) {
+                // Another writer's NEXT stays; the dead slot's own NEXT goes with its OWNER.
+                let next = LockWord.upgrader(word) == UInt32(slot + 1) ? 0 : word & LockWord.upgraderMask
+                if cprwlock_cas32(words.lock, &word, next) {
                     if word & LockWord.readersSleeping != 0 { wakeReaders() }
                     break
                 }
             }
         }
-        // An upgradable hold (without an upgrade under way, which the step above ended).
-        while LockWord.upgrader(word) == UInt32(slot + 1) && LockWord.owner(word) == 0 {
+        // Its NEXT: an upgradable hold, or a place as the next writer (whoever owns W now).
+        while LockWord.upgrader(word) == UInt32(slot + 1) && LockWord.owner(word) != UInt32(slot + 1) {
             if cprwlock_cas32(words.lock, &word, word & ~LockWord.upgraderMask) { break }
         }
         if recovering { CrashPoint.reach(.recoveryWriterCleared) }
@@ -67,6 +69,7 @@ extension LockCore {
         cprwlock_store32(words.waitingReaders(slot), 0)
         cprwlock_store32(words.waitingWriters(slot), 0)
         cprwlock_store32(words.holdsWrite(slot), 0)
+        cprwlock_store32(words.holdsUpgradable(slot), 0)
         words.removeFromReadersSet(slot)  // after its words are 0: the invariant holds throughout
         if recovering { CrashPoint.reach(.recoveryReadersCleared) }
         words.clearAttached(slot)
@@ -92,24 +95,33 @@ extension LockCore {
         }
     }
 
+    /// The writer in the way and, when `queued` says there are some, the slots with queued readers.
+    func blockingSlots(owner: Int?, queued: Int?) -> [Int] {
+        var slots = owner.map { [$0] } ?? []
+        if queued != nil {
+            slots += words.slotsInReadersSet().filter { cprwlock_load32(words.waitingReaders($0)) != 0 }
+        }
+        return slots
+    }
+
+    /// The slots of the readers set with read holds.
+    func busyReaderSlots() -> [Int] {
+        words.slotsInReadersSet().filter { ReaderWord.count(cprwlock_load32(words.readers($0))) != 0 }
+    }
+
     /// Checks the writer in the way and the slots with queued readers.
     func recoverDeadBlockers(owner: Int?, queued: Int?) throws(RWLockError) -> Bool {
-        var recovered = false
-        if let owner { recovered = try recoverIfDead(owner) || recovered }
-        if queued != nil {
-            for slot in words.slotsInReadersSet() where cprwlock_load32(words.waitingReaders(slot)) != 0 {
-                recovered = try recoverIfDead(slot) || recovered
-            }
-        }
-        return recovered
+        try recoverIfDead(anyOf: blockingSlots(owner: owner, queued: queued))
     }
 
     /// Checks every slot that has readers.
     func recoverDeadReaders() throws(RWLockError) -> Bool {
+        try recoverIfDead(anyOf: busyReaderSlots())
+    }
+
+    private func recoverIfDead(anyOf slots: [Int]) throws(RWLockError) -> Bool {
         var recovered = false
-        for slot in words.slotsInReadersSet() where ReaderWord.count(cprwlock_load32(words.readers(slot))) != 0 {
-            recovered = try recoverIfDead(slot) || recovered
-        }
+        for slot in slots { recovered = try recoverIfDead(slot) || recovered }
         return recovered
     }
 }

@@ -5,14 +5,16 @@ import CPRWLockShim
 
 /// Upgradable holds, upgrade and downgrade: "Upgradable holds" in docs/DESIGN.md.
 ///
-/// The upgradable holder is recorded in W's UPGRADER bits. Readers ignore them (they look at
-/// OWNER only), so it shares the lock with readers; writers claim W only when it is exactly 0, so
-/// no writer can come between the upgradable holder and its upgrade.
+/// The upgradable holder is recorded in W's UPGRADER bits (NEXT: a writer waiting to write next
+/// uses the same bits; the slot's holdsUpgradable flag says which). Readers ignore them (they look
+/// at OWNER only), so it shares the lock with readers; writers claim only from W == 0 or from
+/// NEXT == themselves, so no writer can come between the upgradable holder and its upgrade.
 extension LockCore {
     /// U1: wait until W has neither owner nor upgrader, then set UPGRADER = me+1.
     func acquireUpgradable(deadline: Deadline, isTry: Bool) throws(RWLockError) -> Bool {
         let me = try currentSlot()
-        var clock = WaitClock(deadline: deadline)
+        var clock = WaitClock(deadline: deadline, core: self)
+        defer { clock.stopWatching() }
         var checkedOnce = false
         func blocker(_ word: UInt32) throws(RWLockError) -> Int? {
             if LockWord.isMalformed(word) {
@@ -25,7 +27,10 @@ extension LockCore {
             let word = cprwlock_load32(words.lock)
             guard let holder = try blocker(word) else {
                 var expected = word
-                if cprwlock_cas32(words.lock, &expected, word | LockWord.upgraderBits(me)) { return true }
+                if cprwlock_cas32(words.lock, &expected, word | LockWord.upgraderBits(me)) {
+                    cprwlock_store32(words.holdsUpgradable(me), 1)
+                    return true
+                }
                 continue
             }
             if isTry {
@@ -41,7 +46,7 @@ extension LockCore {
             case .again:
                 continue
             case .checkLiveness:
-                _ = try recoverIfDead(holder)
+                _ = try clock.checkLiveness(of: [holder])
             case .deadlinePassed:
                 if try recoverIfDead(holder) { continue }
                 throw .timedOut
@@ -57,10 +62,13 @@ extension LockCore {
         guard let me = fastSlot else { throw .notUpgradable }
         var word = cprwlock_load32(words.lock)
         while true {
-            guard LockWord.upgrader(word) == UInt32(me + 1), LockWord.owner(word) == 0 else { throw .notUpgradable }
+            guard LockWord.upgrader(word) == UInt32(me + 1), LockWord.owner(word) == 0,
+                  cprwlock_load32(words.holdsUpgradable(me)) != 0
+            else { throw .notUpgradable }
             if cprwlock_cas32(words.lock, &word, word | UInt32(me + 1)) { break }
         }
-        var clock = WaitClock(deadline: deadline)
+        var clock = WaitClock(deadline: deadline, core: self)
+        defer { clock.stopWatching() }
         _ = try drain(me, clock: &clock, isTry: false, upgrading: true)
     }
 
@@ -79,8 +87,9 @@ extension LockCore {
         }
     }
 
-    /// U4: clear UPGRADER if it is ours and no upgrade is under way.
+    /// U4: clear UPGRADER if it is our upgradable hold and no upgrade is under way.
     @usableFromInline func releaseUpgradable(_ me: Int) -> Bool {
+        guard cprwlock_exchange32(words.holdsUpgradable(me), 0) != 0 else { return false }
         var word = cprwlock_load32(words.lock)
         while LockWord.upgrader(word) == UInt32(me + 1) && LockWord.owner(word) == 0 {
             if cprwlock_cas32(words.lock, &word, word & ~LockWord.upgraderMask) {
@@ -88,6 +97,7 @@ extension LockCore {
                 return true
             }
         }
+        cprwlock_store32(words.holdsUpgradable(me), 1)  // an upgrade is under way: still held
         return false
     }
 

@@ -96,7 +96,8 @@ extension LockCore {
 
     @inline(never)
     @usableFromInline func acquireWriteSlow(_ me: Int, claimed: Bool, deadline: Deadline, isTry: Bool) throws(RWLockError) -> Bool {
-        var clock = WaitClock(deadline: deadline)
+        var clock = WaitClock(deadline: deadline, core: self)
+        defer { clock.stopWatching() }
         if claimed { return try drain(me, clock: &clock, isTry: isTry) }
         if !isTry { try checkNotWaitingForItself(until: deadline) }
         _ = cprwlock_fetch_add32(words.waitingWriters(me), 1)
@@ -109,34 +110,44 @@ extension LockCore {
         var deferringSince: Int64?
         var phaseEndChecked = false
         var checkedOnce = false
-        // Claim: wait until no writer owns W and no reader is queued behind the last writer (for at
-        // most one reader phase; a try does not defer at all).
-        // The owner here is whoever keeps W from being 0: a writer, or else an upgradable holder.
-        func blockers() throws(RWLockError) -> (owner: Int?, queued: Int?) {
+        // WS1: as soon as NEXT is free, a waiting writer takes it (CAS), and from then on no other
+        // writer can claim before it: fast-path claims need W == 0 and other waiters wait for
+        // NEXT. WS2: the writer that is NEXT claims when the owner has released and no reader is
+        // queued behind that owner (for at most one reader phase; a try neither takes NEXT nor
+        // defers). NEXT shares W's bits with the upgradable holder (UPGRADER); the slot's
+        // holdsUpgradable flag tells them apart.
+        var isNext = false
+        defer { if isNext { abandonNext(me) } }  // a way out without the lock (claiming clears it)
+        func blockers() throws(RWLockError) -> (word: UInt32, owner: Int?, queued: Int?) {
             let word = cprwlock_load32(words.lock)
             if LockWord.isMalformed(word) {
                 throw .corruptSegment("lock word 0x\(String(word, radix: 16)) has flags set but no writer")
             }
-            var owner = try words.slot(fromOwner: word)
-            if owner == nil { owner = try words.slot(fromUpgrader: word) }
-            guard owner == nil, !isTry, let queued = queuedReaderSlot() else { return (owner, nil) }
+            let owner = try words.slot(fromOwner: word)
+            let next = try words.slot(fromUpgrader: word)
+            if isNext && next != me { isNext = false }  // recovery or our own upgraded release cleared it
+            if owner != nil { return (word, owner, nil) }
+            if let next, next != me || !isNext { return (word, next, nil) }  // an upgradable holder or another NEXT
+            guard !isTry, let queued = queuedReaderSlot() else { return (word, nil, nil) }
             let now = Deadline.now()
             let since = deferringSince ?? now
             deferringSince = since
-            if now - since < Self.readerPhaseNanoseconds { return (nil, queued) }
+            if now - since < Self.readerPhaseNanoseconds { return (word, nil, queued) }
             if !phaseEndChecked {
                 // Readers still queued after a whole phase may be dead: a dead queued reader would
                 // otherwise cost every later writer a phase, and it is recovered only here.
                 phaseEndChecked = true
                 _ = try recoverDeadBlockers(owner: nil, queued: queued)
             }
-            return (nil, nil)
+            return (word, nil, nil)
         }
         while true {
-            let (owner, queued) = try blockers()
+            let (word, owner, queued) = try blockers()
             if owner == nil && queued == nil {
-                var expected: UInt32 = 0
+                // Claim: from W == 0, or from NEXT == us (clearing it in the same CAS).
+                var expected = isNext ? word : 0
                 if cprwlock_cas32(words.lock, &expected, UInt32(me + 1)) {
+                    isNext = false
                     CrashPoint.reach(.writeClaimed)
                     break
                 }
@@ -149,10 +160,19 @@ extension LockCore {
                 }
                 return false
             }
+            if !isNext && LockWord.upgrader(word) == 0 {
+                var expected = word
+                if cprwlock_cas32(words.lock, &expected, word | LockWord.upgraderBits(me)) {
+                    isNext = true
+                    CrashPoint.reach(.writeNext)
+                }
+                continue
+            }
             let event = prepareToWaitOnEvent()
             // Re-check after announcing ourselves: every change from now on bumps E.
             let again = try blockers()
             if again.owner == nil && again.queued == nil { continue }
+            if !isNext && LockWord.upgrader(again.word) == 0 { continue }
             // The phase bounds the sleep only while this writer defers to queued readers: past
             // its end, a writer waiting for another writer must sleep, not spin (found by SPIN).
             let phaseEnd = again.queued != nil ? (deferringSince ?? 0) &+ Self.readerPhaseNanoseconds : .max
@@ -161,7 +181,7 @@ extension LockCore {
             case .again:
                 continue
             case .checkLiveness:
-                _ = try recoverDeadBlockers(owner: again.owner, queued: again.queued)
+                _ = try clock.checkLiveness(of: blockingSlots(owner: again.owner, queued: again.queued))
             case .deadlinePassed:
                 if try recoverDeadBlockers(owner: again.owner, queued: again.queued) { continue }
                 throw .timedOut
@@ -202,7 +222,7 @@ extension LockCore {
                 case .again:
                     continue
                 case .checkLiveness:
-                    _ = try recoverDeadReaders()
+                    _ = try clock.checkLiveness(of: busyReaderSlots())
                 case .deadlinePassed:
                     if try recoverDeadReaders() { continue }
                     throw RWLockError.timedOut
@@ -245,14 +265,17 @@ extension LockCore {
     /// it are woken, and so are writers. `keepingUpgrader` keeps the upgradable hold (an upgrade
     /// that gave up); otherwise W becomes 0, which also ends an upgraded holder's upgradable hold.
     /// Returns whether this call gave W up (false: it was not ours, or another thread of ours
-    /// gave it up first).
+    /// gave it up first). NEXT stays when it is another writer's (or one of our threads' waiting
+    /// to write); it goes with the write hold of an upgraded holder.
     @inline(__always)
     @discardableResult
     @inlinable func abandonClaim(_ me: Int, keepingUpgrader: Bool = false) -> Bool {
         var word = cprwlock_load32_relaxed(words.lock)
         var released = false
+        let endsUpgradable = !keepingUpgrader && LockWord.upgrader(word) == UInt32(me + 1) && cprwlock_load32_relaxed(words.holdsUpgradable(me)) != 0
+        if endsUpgradable { cprwlock_store32(words.holdsUpgradable(me), 0) }
         while LockWord.owner(word) == UInt32(me + 1) {
-            if cprwlock_cas32(words.lock, &word, keepingUpgrader ? word & LockWord.upgraderMask : 0) {
+            if cprwlock_cas32(words.lock, &word, endsUpgradable ? 0 : word & LockWord.upgraderMask) {
                 CrashPoint.reach(.writeReleaseReleased)
                 if word & LockWord.readersSleeping != 0 { wakeReaders() }
                 released = true
@@ -261,6 +284,21 @@ extension LockCore {
         }
         wakeWriters()
         return released
+    }
+
+    /// WN: a writer that was NEXT leaves without the lock (timeout, cancellation, an error): NEXT
+    /// is freed for the writers waiting behind it.
+    func abandonNext(_ me: Int) {
+        // NEXT == us here is ours as the next writer: an upgradable hold of ours would have kept
+        // us from taking it, and only one thread of a participant can take it.
+        var word = cprwlock_load32(words.lock)
+        while LockWord.upgrader(word) == UInt32(me + 1) {
+            if cprwlock_cas32(words.lock, &word, word & ~LockWord.upgraderMask) {
+                CrashPoint.reach(.writeNextAbandoned)
+                break
+            }
+        }
+        wakeWriters()
     }
 
     @inline(never)

@@ -53,6 +53,9 @@ import CPRWLockShim
     /// in the namespace of the /proc it read (NSpid's first field): for display only.
     static let pidNamespaceField = 24
     static let outerPIDField = 28
+    /// 1 while this participant holds the upgradable lock: W's UPGRADER bits are then its
+    /// upgradable hold, not a writer waiting as NEXT.
+    @usableFromInline static let holdsUpgradableField = 32
 
     /// The largest guarded shared-memory region a lock may carry.
     static let maximumSharedMemory = 1 << 30
@@ -67,7 +70,9 @@ import CPRWLockShim
 @usableFromInline enum LockWord {
     /// Writer's slot + 1; 0 when no writer has claimed the lock.
     @usableFromInline static let ownerMask: UInt32 = 0xFFFF
-    /// The upgradable holder's slot + 1, in bits 16...26; 0 when there is none.
+    /// NEXT, in bits 16...26: the slot + 1 of the upgradable holder or of the writer waiting to
+    /// write next (the slot's holdsUpgradable flag tells which); 0 when there is none. Readers
+    /// ignore it; writers claim only from W == 0, or from NEXT == themselves.
     @usableFromInline static let upgraderShift: UInt32 = 16
     @usableFromInline static let upgraderMask: UInt32 = 0x7FF << 16
     /// Set (by CAS, only on an owned value) when at least one reader sleeps on W.

@@ -41,6 +41,7 @@ import CPRWLockShim
     @inlinable @inline(__always) func holdsWrite(_ slot: Int) -> UnsafeMutablePointer<UInt32> { slotWord(slot, SegmentLayout.holdsWriteField) }
     @inlinable @inline(__always) func state(_ slot: Int) -> UnsafeMutablePointer<UInt32> { slotWord(slot, SegmentLayout.stateField) }
     @inlinable @inline(__always) func pid(_ slot: Int) -> UnsafeMutablePointer<UInt32> { slotWord(slot, SegmentLayout.pidField) }
+    @inlinable @inline(__always) func holdsUpgradable(_ slot: Int) -> UnsafeMutablePointer<UInt32> { slotWord(slot, SegmentLayout.holdsUpgradableField) }
     func pidNamespace(_ slot: Int) -> UnsafeMutablePointer<UInt32> { slotWord(slot, SegmentLayout.pidNamespaceField) }
     func outerPID(_ slot: Int) -> UnsafeMutablePointer<UInt32> { slotWord(slot, SegmentLayout.outerPIDField) }
 
