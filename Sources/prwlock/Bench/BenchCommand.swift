@@ -38,10 +38,18 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Also draw read-mostly throughput against process count (1, 2, 4, 8) as an SVG file.")
     var svg: String?
 
+    @Option(help: ArgumentHelp(
+        "Also draw the write pair's cost against the processes attached (the write-attached-N scenarios of this run) as an SVG file.",
+        valueName: "svg"))
+    var attachedSvg: String?
+
     func validate() throws {
         _ = try selectedScenarios()
         _ = try selectedLocks()
         if postgres != nil { try PostgresCommands.checkAvailable() }
+        if attachedSvg != nil, try !selectedScenarios().contains(where: { $0.attached?.write == true }) {
+            throw ValidationError("--attached-svg draws the write-attached-N scenarios: select at least one (e.g. --scenarios write-attached-1,write-attached-8,write-attached-64,write-attached-256)")
+        }
     }
 
     func selectedScenarios() throws -> [Scenario] {
@@ -84,6 +92,10 @@ struct BenchCommand: ParsableCommand {
             let table = BenchTable(results: results, repetitions: settings.repetitions)
             print(wide ? table.renderWide() : table.render())
             print(MachineInfo.current(quick: quick).summary)
+        }
+        if let attachedSvg {
+            try ScalingChart.attached(results).svg().write(toFile: attachedSvg, atomically: true, encoding: .utf8)
+            if !json { print("chart written to \(attachedSvg)") }
         }
         if let svg {
             let points = try runner.scaling(locks: try selectedLocks())

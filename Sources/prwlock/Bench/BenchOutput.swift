@@ -107,7 +107,9 @@ struct BenchTable {
     }
 }
 
-/// Read-mostly throughput against process count, one line per lock.
+/// A figure against a process count, one line per lock: read-mostly throughput against the
+/// processes running (`--svg`), or a write pair's cost against the processes attached
+/// (`--attached-svg`).
 struct ScalingChart {
     struct Point {
         let lock: String
@@ -115,11 +117,27 @@ struct ScalingChart {
         let opsPerSecond: Double
     }
     let points: [Point]
+    var title = "Read-mostly (99% reads) throughput, all processes together"
+    var xLabel = "processes"
+    var counts = [1, 2, 4, 8]
+    /// The y axis' labels.
+    var format: (Double) -> String = { String(format: "%.0f M", $0 / 1e6) }
+
+    /// The write pair's ns against the processes attached, from the write-attached-N results.
+    static func attached(_ results: [BenchResult]) -> ScalingChart {
+        let points = results.compactMap { result -> Point? in
+            guard let count = Scenario(rawValue: result.scenario)?.attached, count.write, let value = result.value else { return nil }
+            return Point(lock: result.lock, processes: count.count, opsPerSecond: value)
+        }
+        return ScalingChart(
+            points: points, title: "Uncontended write (acquire + release), other processes attached and idle",
+            xLabel: "processes attached (lock capacity 1024)", counts: [1, 8, 64, 256],
+            format: { String(format: "%.0f ns", $0) })
+    }
 
     func svg() -> String {
         let width = 640.0, height = 400.0, left = 70.0, bottom = 50.0, top = 30.0, right = 150.0
         let maxValue = max(1, points.map(\.opsPerSecond).max() ?? 1) * 1.1
-        let counts = [1, 2, 4, 8]
         func x(_ processes: Int) -> Double {
             left + Double(counts.firstIndex(of: processes) ?? 0) / Double(counts.count - 1) * (width - left - right)
         }
@@ -128,10 +146,10 @@ struct ScalingChart {
         var svg = """
             <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(width))" height="\(Int(height))" font-family="sans-serif" font-size="12">
             <rect width="100%" height="100%" fill="white"/>
-            <text x="\(left)" y="18" font-size="14">Read-mostly (99% reads) throughput, all processes together</text>
+            <text x="\(left)" y="18" font-size="14">\(title)</text>
             <line x1="\(left)" y1="\(y(0))" x2="\(width - right)" y2="\(y(0))" stroke="black"/>
             <line x1="\(left)" y1="\(y(0))" x2="\(left)" y2="\(top)" stroke="black"/>
-            <text x="\((left + width - right) / 2)" y="\(height - 10)" text-anchor="middle">processes</text>
+            <text x="\((left + width - right) / 2)" y="\(height - 10)" text-anchor="middle">\(xLabel)</text>
 
             """
         for count in counts {
@@ -139,7 +157,7 @@ struct ScalingChart {
         }
         for step in 0...4 {
             let value = maxValue / 1.1 * Double(step) / 4
-            svg += "<text x=\"\(left - 6)\" y=\"\(y(value) + 4)\" text-anchor=\"end\">\(String(format: "%.0f M", value / 1e6))</text>\n"
+            svg += "<text x=\"\(left - 6)\" y=\"\(y(value) + 4)\" text-anchor=\"end\">\(format(value))</text>\n"
             svg += "<line x1=\"\(left)\" y1=\"\(y(value))\" x2=\"\(width - right)\" y2=\"\(y(value))\" stroke=\"#ddd\"/>\n"
         }
         var locks: [String] = []
