@@ -85,8 +85,9 @@ extension LockCore {
     /// a slot with readers, or a bias, out of the readers set. Before its W is released, every
     /// such slot goes back in; a slot put back needlessly only costs writers a look.
     private func repairReadersSet() {
+        // The queue count before R, as in V3 and for the same reason.
         for slot in 0..<words.slotCount
-        where cprwlock_load32(words.readers(slot)) != 0 || cprwlock_load32(words.waitingReaders(slot)) != 0 {
+        where cprwlock_load32(words.waitingReaders(slot)) != 0 || cprwlock_load32(words.readers(slot)) != 0 {
             words.addToReadersSet(slot)
         }
         // A death inside V4 (summary bit cleared, re-check not done).

@@ -63,8 +63,13 @@ extension LockCore {
             let wordEmptied = words.removeFromReadersSet(slot)  // V2
             CrashPoint.reach(.writeRevoked)
             // V3: a reader of that slot that published or queued, or biased again, between V1
-            // and V2 may have found its bit still set and not set it again: put it back.
-            if cprwlock_load32(words.readers(slot)) != 0 || cprwlock_load32(words.waitingReaders(slot)) != 0 {
+            // and V2 may have found its bit still set and not set it again: put it back. The
+            // queue count first, then R (found by SPIN: R first misses a queued reader that sets
+            // BIASED after the R load and leaves the queue before the count's load). A queued
+            // reader runs queue → load R → join → … → leave the queue: a count of 0 here means
+            // it has not queued yet (it will join after V2 by itself) or has left (its BIASED is
+            // then visible to the load of R that follows).
+            if cprwlock_load32(words.waitingReaders(slot)) != 0 || cprwlock_load32(words.readers(slot)) != 0 {
                 words.addToReadersSet(slot)
             } else if wordEmptied {
                 clearSummaryBit(word: slot / 64)
