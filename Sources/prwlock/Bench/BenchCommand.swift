@@ -10,7 +10,7 @@ struct BenchCommand: ParsableCommand {
             Contenders are processes (not threads), unpinned; every figure is the median of the \
             repetitions, with the spread (max − min) beside it. Progress goes to stderr, one line \
             per measurement, with the time elapsed and an estimate of the time left (a quick run \
-            takes under a minute, a full one about 4). Build with -c release first: \
+            takes under a minute, a full one about 5). Build with -c release first: \
             swift run -c release prwlock bench
             Scenarios: \(Scenario.allCases.map(\.rawValue).joined(separator: ", ")).
             """)
